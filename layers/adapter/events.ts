@@ -1,0 +1,145 @@
+/**
+ * The event interface: laminar's ASGI.
+ *
+ * An application is any function `(scope, receive, send) => Promise<void>`. The connection server
+ * turns each request into a `scope` (what the request is) plus two channels: `receive()` yields
+ * what the client sends (body chunks, then possibly a disconnect), `send()` takes what the app
+ * answers (one response start, then body chunks until `moreBody` is false). Routers, mounted
+ * sub-apps and every middleware are apps of this one shape, so any of them runs on any server.
+ *
+ * Deliberately left out of this file: WebSocket events (added with the uWebSockets.js server),
+ * HTTP trailers, server push and the ASGI `extensions` mechanism.
+ *
+ * @module
+ */
+
+/** Header list: names lower-cased, values as received, in arrival order; repeated names repeat. */
+export type HeaderList = Array<[name: string, value: string]>;
+
+/** A host/port pair, as ASGI's `client` and `server` entries. */
+export type Address = [host: string, port: number];
+
+/** The description of one HTTP request, created by the server before the app runs. */
+export interface HttpScope {
+  readonly type: "http";
+  /** Upper-case method: `GET`, `POST`, … */
+  method: string;
+  /**
+   * Percent-decoded path, relative to `rootPath`: an app mounted at `/api` that receives
+   * `/api/books` sees `path = "/books"` and `rootPath = "/api"`.
+   */
+  path: string;
+  /** The path as it arrived on the wire (still percent-encoded, never relative), without the query. */
+  rawPath: string;
+  /** The raw query string, without the leading `?`; `""` when there is none. */
+  queryString: string;
+  /** Request headers, names lower-cased. */
+  headers: HeaderList;
+  httpVersion: "1.0" | "1.1" | "2";
+  scheme: "http" | "https";
+  /** The peer's address, or null when the server cannot tell (in-process test client). */
+  client: Address | null;
+  /** The local address the request arrived on, or null when unknown. */
+  server: Address | null;
+  /** Where this app is mounted; `""` at the top. */
+  rootPath: string;
+  /** Lifespan state: a shallow copy, per request, of what the app's startup stored. */
+  state: Record<string, unknown>;
+  /** Path parameters, filled in by the router that matched the request (still strings). */
+  pathParams?: Record<string, string>;
+  /**
+   * Per-request storage for layers (DI container, request id, …). Created lazily by whoever needs
+   * it first; servers leave it undefined so that a request that needs nothing allocates nothing.
+   */
+  extensions?: Record<string, unknown>;
+}
+
+/** The lifespan scope: one per application run, not per request (ASGI lifespan protocol). */
+export interface LifespanScope {
+  readonly type: "lifespan";
+  /** Mutable state the app fills during startup; each request's `scope.state` is copied from it. */
+  state: Record<string, unknown>;
+}
+
+/** Any scope an app can be called with. */
+export type Scope = HttpScope | LifespanScope;
+
+/** A chunk of the request body. `moreBody: false` marks the last one (possibly empty). */
+export interface HttpRequestEvent {
+  type: "http.request";
+  body: Uint8Array;
+  moreBody: boolean;
+}
+
+/** The client went away (or the response completed and the connection closed). */
+export interface HttpDisconnectEvent {
+  type: "http.disconnect";
+}
+
+/** Starts the response. Must come exactly once, before any body event. */
+export interface HttpResponseStartEvent {
+  type: "http.response.start";
+  status: number;
+  /** Response headers; names should be lower-case. */
+  headers: HeaderList;
+}
+
+/**
+ * A chunk of the response body. A string is sent UTF-8 encoded (accepted so the common JSON path
+ * need not copy into a Buffer). `moreBody` defaults to false: the response is complete.
+ */
+export interface HttpResponseBodyEvent {
+  type: "http.response.body";
+  body?: Uint8Array | string;
+  moreBody?: boolean;
+}
+
+export interface LifespanStartupEvent {
+  type: "lifespan.startup";
+}
+export interface LifespanShutdownEvent {
+  type: "lifespan.shutdown";
+}
+export interface LifespanStartupCompleteEvent {
+  type: "lifespan.startup.complete";
+}
+export interface LifespanStartupFailedEvent {
+  type: "lifespan.startup.failed";
+  message: string;
+}
+export interface LifespanShutdownCompleteEvent {
+  type: "lifespan.shutdown.complete";
+}
+export interface LifespanShutdownFailedEvent {
+  type: "lifespan.shutdown.failed";
+  message: string;
+}
+
+/** Everything `receive()` can yield. */
+export type ReceiveEvent = HttpRequestEvent | HttpDisconnectEvent | LifespanStartupEvent | LifespanShutdownEvent;
+
+/** Everything `send()` accepts. */
+export type SendEvent =
+  | HttpResponseStartEvent
+  | HttpResponseBodyEvent
+  | LifespanStartupCompleteEvent
+  | LifespanStartupFailedEvent
+  | LifespanShutdownCompleteEvent
+  | LifespanShutdownFailedEvent;
+
+/** Reads the next client event. */
+export type Receive = () => Promise<ReceiveEvent>;
+
+/**
+ * Sends one event to the client. The returned promise settles when the server can take more
+ * (backpressure); after a disconnect it resolves without writing.
+ */
+export type Send = (event: SendEvent) => Promise<void>;
+
+/** An application: the one shape every layer above the adapter speaks. */
+export type App = (scope: Scope, receive: Receive, send: Send) => Promise<void>;
+
+/** Narrowing helper for apps that only serve HTTP. */
+export function isHttpScope(scope: Scope): scope is HttpScope {
+  return scope.type === "http";
+}

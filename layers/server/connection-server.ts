@@ -1,0 +1,74 @@
+/**
+ * Layer 1, the connection server: owns sockets and HTTP parsing, and turns each request into a
+ * call of an event-interface {@link App}.
+ *
+ * Contract: `listen(app, options)` starts accepting and resolves with the bound address;
+ * `close()` stops accepting, lets in-flight requests finish (bounded by `timeout`), closes idle
+ * keep-alive connections and resolves when nothing is left. Malformed HTTP never reaches the app:
+ * the server answers it (400/408/413/414/431) and closes the socket.
+ *
+ * Deliberately left out: TLS, HTTP/2 and WebSockets (later servers and issues), process
+ * management (the supervisor), and the lifespan protocol (run by `lib/`, not by servers).
+ *
+ * @module
+ */
+import type { App } from "../adapter/events.js";
+import type { Logger } from "../../lib/logger.js";
+
+/** Limits every server enforces. All sizes in bytes, all times in milliseconds. */
+export interface ServerLimits {
+  /** Maximum size of the request line plus headers; past it: 431. Default 16 KiB. */
+  maxHeaderSize: number;
+  /** Maximum length of the request target (path + query); past it: 414. Default 8 KiB. */
+  maxUrlLength: number;
+  /** Maximum request body, counted while streaming; past it: 413 and the connection closed. Default 1 MiB. */
+  maxBodySize: number;
+  /** Time allowed to receive the complete headers; past it: 408. Default 10 s. */
+  headersTimeout: number;
+  /** Time allowed to receive the complete request (headers and body); past it: 408. Default 30 s. */
+  requestTimeout: number;
+  /** How long an idle keep-alive connection stays open. Default 5 s (uvicorn's default). */
+  keepAliveTimeout: number;
+}
+
+/** Defaults for {@link ServerLimits}. */
+export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
+  maxHeaderSize: 16 * 1024,
+  maxUrlLength: 8 * 1024,
+  maxBodySize: 1024 * 1024,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+});
+
+/** What `listen()` takes: where to bind, plus any limit to override. */
+export interface ListenOptions extends Partial<ServerLimits> {
+  /** Interface to bind. Default `127.0.0.1`. */
+  host?: string;
+  /** Port to bind; 0 picks a free one. Default 8000. */
+  port?: number;
+  /** Logger for connection-level problems (malformed requests, app errors after the response started). */
+  logger?: Logger;
+}
+
+/** Where a server ended up listening. */
+export interface ListeningAddress {
+  host: string;
+  port: number;
+  /** `http://host:port`, IPv6 hosts bracketed. */
+  url: string;
+}
+
+/** Options for a graceful close. */
+export interface CloseOptions {
+  /** How long in-flight requests may run before their connections are destroyed. Default 10 s. */
+  timeout?: number;
+}
+
+/** A server that runs any event-interface app. */
+export interface ConnectionServer {
+  /** Starts accepting connections for `app`. Rejects if the address cannot be bound. */
+  listen(app: App, options?: ListenOptions): Promise<ListeningAddress>;
+  /** Stops accepting, waits for in-flight requests (bounded by `timeout`), then resolves. */
+  close(options?: CloseOptions): Promise<void>;
+}
