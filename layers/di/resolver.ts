@@ -61,6 +61,8 @@ export interface DependencyResolver {
   compile(deps: DependencyMap): CompiledDependencies | null;
   /** Registers a class service with a lifetime (`@injectable()` classes get constructor injection). */
   register<T>(token: Constructor<T>, lifetime: Lifetime): void;
+  /** Registers an existing instance as the singleton for `token` (a database handle, settings). */
+  registerValue<T>(token: Constructor<T>, value: T): void;
   /** Replaces `token` by `replacement` in every graph compiled afterwards; returns a function that undoes it. */
   override<T>(token: DependencyToken<T>, replacement: DependencyToken<T> | { useValue: T }): () => void;
 }

@@ -49,6 +49,11 @@ export interface ListenOptions extends Partial<ServerLimits> {
   port?: number;
   /** Logger for connection-level problems (malformed requests, app errors after the response started). */
   logger?: Logger;
+  /**
+   * Lifespan state: each request's `scope.state` is a shallow copy of it (so a request cannot
+   * replace what another sees, while shared objects such as a pool stay shared).
+   */
+  state?: Record<string, unknown>;
 }
 
 /** Where a server ended up listening. */

@@ -1,0 +1,66 @@
+/**
+ * The bookstore's SQLite database (better-sqlite3 12.x; 13 crashes on Node 20).
+ *
+ * Two connections on one WAL file: a reader for queries, which only ever sees committed data, and
+ * a writer for transactions. better-sqlite3 is synchronous but a request's transaction spans
+ * awaits (dependency resolution, the handler, the commit), during which other requests run; so
+ * write transactions take turns through an async lock instead of nesting `BEGIN`s on the shared
+ * writer, and readers never see another request's uncommitted rows.
+ *
+ * @module
+ */
+import BetterSqlite3 from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS authors (
+  id   INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS books (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  title      TEXT NOT NULL,
+  author_id  INTEGER NOT NULL REFERENCES authors(id),
+  price      REAL NOT NULL,
+  tags       TEXT NOT NULL DEFAULT '[]',
+  created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS books_author ON books(author_id);
+`;
+
+/** The open database: a reader, a writer, and the lock that serializes write transactions. */
+export class BookstoreDatabase {
+  readonly reader: BetterSqlite3.Database;
+  readonly writer: BetterSqlite3.Database;
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(readonly file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.writer = new BetterSqlite3(file);
+    this.writer.pragma("journal_mode = WAL");
+    this.writer.pragma("foreign_keys = ON");
+    this.writer.pragma("busy_timeout = 5000");
+    this.writer.exec(SCHEMA);
+    this.reader = new BetterSqlite3(file, { readonly: true });
+  }
+
+  /** Waits for the write lock; resolves with the function that releases it. */
+  lock(): Promise<() => void> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const acquired = this.tail.then(() => release);
+    this.tail = this.tail.then(() => released);
+    return acquired;
+  }
+
+  close(): void {
+    this.reader.close();
+    this.writer.close();
+  }
+}
+
+/** A write transaction in progress: proof, in a repository method's signature, that one is open. */
+export class Transaction {
+  constructor(readonly connection: BetterSqlite3.Database) {}
+}

@@ -1,0 +1,88 @@
+/**
+ * Repositories: the bookstore's data access, as DI services. Reads use the reader connection;
+ * writes take a {@link Transaction}, so they can only happen inside the transaction dependency.
+ *
+ * @module
+ */
+import type BetterSqlite3 from "better-sqlite3";
+import { inject, injectable } from "tsyringe";
+import { BookstoreDatabase, Transaction } from "./database.js";
+import type { Author, Book, BookCreate, BookQuery } from "./schemas.js";
+
+interface BookRow {
+  id: number;
+  title: string;
+  author_id: number;
+  price: number;
+  tags: string;
+  created_at: string;
+}
+
+function toBook(row: BookRow): Book {
+  return {
+    id: row.id,
+    title: row.title,
+    authorId: row.author_id,
+    price: row.price,
+    tags: JSON.parse(row.tags) as string[],
+    createdAt: row.created_at,
+  };
+}
+
+/** Authors. */
+@injectable()
+export class AuthorRepository {
+  constructor(@inject(BookstoreDatabase) private readonly db: BookstoreDatabase) {}
+
+  create(tx: Transaction, name: string): Author {
+    const result = tx.connection.prepare("INSERT INTO authors (name) VALUES (?)").run(name);
+    return { id: Number(result.lastInsertRowid), name };
+  }
+
+  /** Looks inside the transaction, so an author created earlier in it counts. */
+  exists(tx: Transaction, id: number): boolean {
+    return tx.connection.prepare("SELECT 1 FROM authors WHERE id = ?").get(id) !== undefined;
+  }
+}
+
+/** Books. */
+@injectable()
+export class BookRepository {
+  private readonly byId: BetterSqlite3.Statement<[number], BookRow>;
+  private readonly page: BetterSqlite3.Statement<[number, number], BookRow>;
+  private readonly pageByTag: BetterSqlite3.Statement<[string, number, number], BookRow>;
+
+  constructor(@inject(BookstoreDatabase) db: BookstoreDatabase) {
+    // Prepared once: the reader's statements serve every request.
+    this.byId = db.reader.prepare("SELECT * FROM books WHERE id = ?");
+    this.page = db.reader.prepare("SELECT * FROM books ORDER BY id LIMIT ? OFFSET ?");
+    this.pageByTag = db.reader.prepare(
+      "SELECT * FROM books WHERE EXISTS (SELECT 1 FROM json_each(books.tags) WHERE value = ?) ORDER BY id LIMIT ? OFFSET ?",
+    );
+  }
+
+  list(query: BookQuery): Book[] {
+    const rows =
+      query.tag === undefined ? this.page.all(query.limit, query.offset) : this.pageByTag.all(query.tag, query.limit, query.offset);
+    return rows.map(toBook);
+  }
+
+  get(id: number): Book | undefined {
+    const row = this.byId.get(id);
+    return row === undefined ? undefined : toBook(row);
+  }
+
+  create(tx: Transaction, input: BookCreate): Book {
+    const createdAt = new Date().toISOString();
+    const tags = input.tags ?? [];
+    const result = tx.connection
+      .prepare("INSERT INTO books (title, author_id, price, tags, created_at) VALUES (?, ?, ?, ?, ?)")
+      .run(input.title, input.authorId, input.price, JSON.stringify(tags), createdAt);
+    return { id: Number(result.lastInsertRowid), title: input.title, authorId: input.authorId, price: input.price, tags, createdAt };
+  }
+
+  /** True when a book was deleted. */
+  delete(tx: Transaction, id: number): boolean {
+    return tx.connection.prepare("DELETE FROM books WHERE id = ?").run(id).changes > 0;
+  }
+}

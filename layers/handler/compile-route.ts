@@ -1,0 +1,182 @@
+/**
+ * Layer 7, the handler: compiles one route declaration into the shortest event-interface app it
+ * needs, once, at startup.
+ *
+ * The compiled app runs, in order: input validation (path, query, headers, cookies, then the body —
+ * only the parts that declare a schema, and every problem collected before answering 422),
+ * dependency resolution (only when the route has dependencies), the handler, the after-handler
+ * cleanups, and serialization with the compiled response serializer. Serialization happens before
+ * the response starts, so a value that cannot be serialized becomes a clean 500. Cleanups that
+ * must wait for the response are handed to the error layer through `deferAfterResponse`.
+ *
+ * @module
+ */
+import type { App, HttpScope, Receive, Send } from "../adapter/events.js";
+import type { DependencyResolver, Resolution } from "../di/resolver.js";
+import type { DependencyMap } from "../di/dependency.js";
+import type { Check, Validator } from "../validator/validator.js";
+import type { Serialize, Serializer } from "../serializer/serializer.js";
+import type { RouteDeclaration, ResponseSchemas } from "./route-definition.js";
+import type { SchemaLike } from "../validator/schema-types.js";
+import { RequestValidationError, type ValidationIssue } from "../../lib/errors.js";
+import { deferAfterResponse } from "../middleware/after-response.js";
+import { mergeInputs } from "./merge-schemas.js";
+import { RequestContext } from "./request-context.js";
+import { isResponse } from "./responses.js";
+import { parseJsonBody, readBody } from "../validator/request-inputs.js";
+
+/** What compiling a route needs from the app. */
+export interface RouteCompileContext {
+  validator: Validator;
+  serializer: Serializer;
+  resolver: DependencyResolver;
+  /** The app-wide body limit; a route's `bodyLimit` overrides it. */
+  maxBodySize: number;
+}
+
+/** Statuses whose responses carry no body (RFC 9110 §15.3.5, §15.4.5). */
+function isBodyless(status: number): boolean {
+  return status === 204 || status === 304 || status < 200;
+}
+
+function isStatusMap(response: ResponseSchemas): response is { readonly [status: number]: SchemaLike } {
+  const keys = Object.keys(response);
+  return keys.length > 0 && keys.every((key) => /^[1-5]\d\d$/.test(key));
+}
+
+/** Response schemas by status, whichever way they were declared. */
+export function responseSchemasByStatus(response: ResponseSchemas | undefined, status: number): Map<number, SchemaLike> {
+  const map = new Map<number, SchemaLike>();
+  if (response === undefined) return map;
+  if (isStatusMap(response)) {
+    for (const [key, schema] of Object.entries(response)) map.set(Number(key), schema);
+  } else {
+    map.set(status, response);
+  }
+  return map;
+}
+
+/** All dependencies of a route: the named ones plus the effect-only `dependencies` list. */
+function allDependencies(declaration: RouteDeclaration): DependencyMap {
+  const { deps, dependencies } = declaration.options;
+  if (dependencies === undefined || dependencies.length === 0) return deps ?? {};
+  const map: Record<string, DependencyMap[string]> = { ...deps };
+  dependencies.forEach((dep, i) => (map[`\0effect${i}`] = dep));
+  return map;
+}
+
+const JSON_HEADER = "application/json";
+
+/** Compiles a route into an app. Throws at startup for invalid schemas or dependency graphs. */
+export function compileRoute(declaration: RouteDeclaration, context: RouteCompileContext): App {
+  const { options, handler } = declaration;
+  const label = `${declaration.methods.join(",")} ${declaration.path}`;
+  const dependencies = context.resolver.compile(allDependencies(declaration));
+  const inputs = mergeInputs(options, dependencies?.inputs ?? [], label);
+  const { validator } = context;
+
+  const checkParams = inputs.params && validator.compile(inputs.params, { location: "path", coerce: true });
+  const checkQuery = inputs.query && validator.compile(inputs.query, { location: "query", coerce: true });
+  const checkHeaders = inputs.headers && validator.compile(inputs.headers, { location: "header", coerce: true });
+  const checkCookies = inputs.cookies && validator.compile(inputs.cookies, { location: "cookie", coerce: true });
+  const checkBody = options.body && validator.compile(options.body, { location: "body", coerce: false });
+  const bodyLimit = options.bodyLimit ?? context.maxBodySize;
+
+  const status = options.status ?? 200;
+  const schemas = responseSchemasByStatus(options.response, status);
+  const serialize: Serialize = context.serializer.compile(schemas.get(status), label);
+  const bodyless = isBodyless(status);
+  const validatesSync = checkParams !== undefined || checkQuery !== undefined || checkHeaders !== undefined || checkCookies !== undefined;
+
+  /** Validates the non-body inputs into `ctx`; returns the issues found (or undefined). */
+  function validateSync(ctx: RequestContext): ValidationIssue[] | undefined {
+    let issues: ValidationIssue[] | undefined;
+    const collect = <T>(check: Check<T> | undefined, value: () => unknown, store: (v: T) => void): void => {
+      if (check === undefined) return;
+      const result = check(value());
+      if (result.ok) store(result.value);
+      else (issues ??= []).push(...result.issues);
+    };
+    collect(checkParams, () => ({ ...ctx.params }), (v) => (ctx.params = v as Record<string, string>));
+    collect(checkQuery, () => ctx.query, (v) => (ctx.query = v as Record<string, string>));
+    collect(checkHeaders, () => ctx.headers, (v) => (ctx.headers = v as Record<string, string>));
+    collect(checkCookies, () => ctx.cookies, (v) => (ctx.cookies = v as Record<string, string>));
+    return issues;
+  }
+
+  /** Reads, parses and validates the JSON body into `ctx`; appends its issues. */
+  async function validateBody(ctx: RequestContext, issues: ValidationIssue[] | undefined): Promise<ValidationIssue[] | undefined> {
+    const bytes = await readBody(ctx.receive, bodyLimit);
+    const value = parseJsonBody(bytes, ctx.contentType());
+    if (value === undefined) {
+      (issues ??= []).push({ loc: ["body"], msg: "Field required", type: "missing", input: null });
+      return issues;
+    }
+    const result = checkBody!(value);
+    if (result.ok) (ctx as { body: unknown }).body = result.value;
+    else (issues ??= []).push(...result.issues);
+    return issues;
+  }
+
+  async function respond(result: unknown, send: Send): Promise<void> {
+    if (isResponse(result)) return result.sendTo(send);
+    if (bodyless) {
+      await send({ type: "http.response.start", status, headers: [] });
+      return send({ type: "http.response.body", body: "", moreBody: false });
+    }
+    const json = serialize(result);
+    await send({
+      type: "http.response.start",
+      status,
+      headers: [
+        ["content-type", JSON_HEADER],
+        ["content-length", String(Buffer.byteLength(json))],
+      ],
+    });
+    return send({ type: "http.response.body", body: json, moreBody: false });
+  }
+
+  /** Runs the handler and the after-handler cleanups; defers the after-response ones. */
+  async function invoke(ctx: RequestContext, resolution: Resolution | undefined, send: Send): Promise<void> {
+    let result: unknown;
+    let failed = false;
+    let error: unknown;
+    try {
+      result = await handler(ctx as never);
+    } catch (thrown) {
+      failed = true;
+      error = thrown;
+    }
+    if (resolution !== undefined && !resolution.exits.empty) {
+      const exits = resolution.exits;
+      try {
+        await exits.run("after-handler", failed ? error : undefined);
+      } catch (thrown) {
+        // A failing cleanup that runs before the response (a commit) makes the request fail.
+        if (!failed) {
+          failed = true;
+          error = thrown;
+        }
+      }
+      const seen = failed ? error : undefined;
+      deferAfterResponse(ctx.scope, () => exits.run("after-response", seen));
+    }
+    if (failed) throw error;
+    return respond(result, send);
+  }
+
+  async function route(scope: HttpScope, receive: Receive, send: Send): Promise<void> {
+    const ctx = new RequestContext(scope, receive);
+    let issues = validatesSync ? validateSync(ctx) : undefined;
+    if (checkBody !== undefined) issues = await validateBody(ctx, issues);
+    if (issues !== undefined) throw new RequestValidationError(issues);
+    let resolution: Resolution | undefined;
+    if (dependencies !== null) {
+      resolution = await dependencies.resolve(ctx);
+      ctx.deps = resolution.values as Record<string, never>;
+    }
+    return invoke(ctx, resolution, send);
+  }
+
+  return route as App;
+}

@@ -1,0 +1,70 @@
+/**
+ * The per-request object a handler receives as its argument.
+ *
+ * One instance per request, and nothing parsed that nobody reads: without a query schema, the
+ * query string is parsed the first time a handler reads `query`, and likewise headers and cookies.
+ * With a schema, the validated (coerced, defaulted) value is stored up front.
+ *
+ * @module
+ */
+import type { HttpScope, Receive } from "../adapter/events.js";
+import type { HandlerContext } from "./route-definition.js";
+import { headersToObject, parseCookies, parseQuery } from "../validator/request-inputs.js";
+
+function findHeader(scope: HttpScope, name: string): string | undefined {
+  const headers = scope.headers;
+  for (let i = 0; i < headers.length; i++) if (headers[i]![0] === name) return headers[i]![1];
+  return undefined;
+}
+
+/** The concrete {@link HandlerContext}; handlers see it through the typed interface. */
+export class RequestContext implements HandlerContext {
+  readonly scope: HttpScope;
+  readonly receive: Receive;
+  /** Set by the route when it validated path parameters. */
+  params: Record<string, string>;
+  body: undefined;
+  deps: Record<string, never>;
+  private parsedQuery: Record<string, string | string[]> | undefined;
+  private parsedHeaders: Record<string, string> | undefined;
+  private parsedCookies: Record<string, string> | undefined;
+
+  constructor(scope: HttpScope, receive: Receive) {
+    this.scope = scope;
+    this.receive = receive;
+    this.params = scope.pathParams ?? {};
+    this.body = undefined;
+    this.deps = EMPTY_DEPS;
+    this.parsedQuery = undefined;
+    this.parsedHeaders = undefined;
+    this.parsedCookies = undefined;
+  }
+
+  get query(): Record<string, string | string[]> {
+    return (this.parsedQuery ??= parseQuery(this.scope.queryString));
+  }
+  set query(value: Record<string, string | string[]>) {
+    this.parsedQuery = value;
+  }
+
+  get headers(): Record<string, string> {
+    return (this.parsedHeaders ??= headersToObject(this.scope.headers));
+  }
+  set headers(value: Record<string, string>) {
+    this.parsedHeaders = value;
+  }
+
+  get cookies(): Record<string, string> {
+    return (this.parsedCookies ??= parseCookies(findHeader(this.scope, "cookie")));
+  }
+  set cookies(value: Record<string, string>) {
+    this.parsedCookies = value;
+  }
+
+  /** The request's `content-type` header, if any. */
+  contentType(): string | undefined {
+    return findHeader(this.scope, "content-type");
+  }
+}
+
+const EMPTY_DEPS: Record<string, never> = Object.freeze({}) as Record<string, never>;

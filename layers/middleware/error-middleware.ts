@@ -1,0 +1,71 @@
+/**
+ * The error layer, always outermost: the last line between an uncaught error and the worker.
+ *
+ * Before the response has started, an error becomes a 500 JSON response (the stack only in debug
+ * mode) and is logged once. After it has started, nothing honest can be sent, so the error is logged
+ * and re-raised: the adapter then closes the connection and the client sees a truncated response
+ * rather than a wrong one (Starlette's `ServerErrorMiddleware`, uvicorn's `run_asgi`). Either way
+ * the process keeps serving.
+ *
+ * Being outermost, it is also where after-response work (dependency cleanups) runs: after the
+ * response, including a 500 it rendered itself.
+ *
+ * @module
+ */
+import type { App, HttpScope, Send } from "../adapter/events.js";
+import type { Logger } from "../../lib/logger.js";
+import type { Middleware } from "./middleware.js";
+import { hasAfterResponse, runAfterResponse } from "./after-response.js";
+
+/** Options for {@link errorMiddleware}. */
+export interface ErrorMiddlewareOptions {
+  logger: Logger;
+  /** Include the error's name, message and stack in 500 bodies. Never in production. */
+  debug?: boolean;
+}
+
+const INTERNAL_ERROR_BODY = '{"detail":"Internal Server Error"}';
+
+async function sendServerError(send: Send, error: unknown, debug: boolean): Promise<void> {
+  const body = debug
+    ? JSON.stringify({
+        detail: "Internal Server Error",
+        error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+      })
+    : INTERNAL_ERROR_BODY;
+  await send({
+    type: "http.response.start",
+    status: 500,
+    headers: [
+      ["content-type", "application/json"],
+      ["content-length", String(Buffer.byteLength(body))],
+    ],
+  });
+  await send({ type: "http.response.body", body, moreBody: false });
+}
+
+/** Creates the error layer. */
+export function errorMiddleware(options: ErrorMiddlewareOptions): Middleware {
+  const { logger } = options;
+  const debug = options.debug ?? false;
+  return (next: App): App =>
+    async function errorLayer(scope, receive, send) {
+      if (scope.type !== "http") return next(scope, receive, send);
+      try {
+        await next(scope, receive, send);
+      } catch (error) {
+        logger.error({ err: error, method: scope.method, path: scope.path }, "unhandled error in request");
+        let answered = true;
+        try {
+          await sendServerError(send, error, debug);
+        } catch {
+          answered = false;
+        }
+        if (hasAfterResponse(scope)) await runAfterResponse(scope as HttpScope, logger);
+        // Started before the error: re-raise so the server closes the connection.
+        if (!answered) throw error;
+        return;
+      }
+      if (hasAfterResponse(scope)) await runAfterResponse(scope, logger);
+    };
+}

@@ -1,0 +1,90 @@
+/**
+ * The exception layer, always innermost: maps errors raised by routes to responses.
+ *
+ * Handlers are registered per error class and found by walking the error's prototype chain, so a
+ * handler for a base class serves its subclasses and the most specific handler wins; there is no
+ * `instanceof` ladder to keep in order. The defaults map {@link HttpException} to its status and
+ * `{"detail": ...}`, {@link RequestValidationError} to 422 with every issue, and catalogued
+ * {@link LaminarError}s to their status. Users replace any of them (FastAPI's
+ * `app.exception_handler(RequestValidationError)`).
+ *
+ * If an error arrives after the response has started, no handler can answer any more: the error
+ * goes up to the error layer, which lets the server close the connection.
+ *
+ * @module
+ */
+import type { App, HttpScope } from "../adapter/events.js";
+import type { Middleware } from "./middleware.js";
+import { HttpException, LaminarError, RequestValidationError, defaultReason } from "../../lib/errors.js";
+import { JSONResponse, type AnyResponse } from "../handler/responses.js";
+
+/** Turns an error into a response. */
+export type ExceptionHandler<E = Error> = (error: E, scope: HttpScope) => AnyResponse | Promise<AnyResponse>;
+
+/** Any class of error. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- constructor parameters are irrelevant to lookup
+export type ErrorClass<E> = abstract new (...args: any[]) => E;
+
+/** A registry of exception handlers keyed by error class. */
+export class ExceptionHandlers {
+  private readonly byClass = new Map<unknown, ExceptionHandler<never>>();
+
+  /** Registers (or replaces) the handler for `cls` and its subclasses. */
+  set<E>(cls: ErrorClass<E>, handler: ExceptionHandler<E>): this {
+    this.byClass.set(cls, handler as ExceptionHandler<never>);
+    return this;
+  }
+
+  /** The handler for `error`'s nearest class that has one, or undefined. */
+  lookup(error: unknown): ExceptionHandler<unknown> | undefined {
+    if (typeof error !== "object" || error === null) return undefined;
+    for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
+      const handler = this.byClass.get(proto.constructor);
+      if (handler !== undefined) return handler as ExceptionHandler<unknown>;
+    }
+    return undefined;
+  }
+
+  /** A copy, so an app can extend the defaults without changing them for others. */
+  clone(): ExceptionHandlers {
+    const copy = new ExceptionHandlers();
+    for (const [cls, handler] of this.byClass) copy.byClass.set(cls, handler);
+    return copy;
+  }
+}
+
+/** The default handlers: HttpException, RequestValidationError and catalogued laminar errors. */
+export function defaultExceptionHandlers(): ExceptionHandlers {
+  return new ExceptionHandlers()
+    .set(HttpException, (error) => new JSONResponse({ detail: error.detail }, { status: error.status, headers: error.headers }))
+    .set(RequestValidationError, (error) => new JSONResponse({ detail: error.issues }, { status: 422 }))
+    .set(LaminarError, (error) =>
+      // Client errors say what went wrong; server errors never leak internals.
+      new JSONResponse(
+        { detail: error.statusCode < 500 ? error.message : defaultReason(error.statusCode) },
+        { status: error.statusCode },
+      ),
+    );
+}
+
+/** Creates the exception layer with the given handlers. */
+export function exceptionMiddleware(handlers: ExceptionHandlers): Middleware {
+  return (next: App): App =>
+    async function exceptionLayer(scope, receive, send) {
+      try {
+        await next(scope, receive, send);
+      } catch (error) {
+        if (scope.type !== "http") throw error;
+        const handler = handlers.lookup(error);
+        if (handler === undefined) throw error;
+        const response = await handler(error, scope);
+        try {
+          await response.sendTo(send);
+        } catch {
+          // The response had already started (send refused a second start): nothing can be
+          // answered any more, so the original error goes up and the connection is closed.
+          throw error;
+        }
+      }
+    };
+}

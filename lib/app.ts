@@ -1,0 +1,205 @@
+/**
+ * `App`: what users write against. Routes (it is an {@link APIRouter}), middleware, exception
+ * handlers, services and dependency overrides, mounts, a lifespan, and `listen()`.
+ *
+ * Nothing is compiled while routes are declared. The pipeline is built on first use (the first
+ * request, `listen()` or a test client) and rebuilt after a dependency override changes, so
+ * overrides made by a test apply to its requests. `app.handle` is the event-interface app itself:
+ * pass it to any connection server, or mount it in another app.
+ *
+ * @module
+ */
+import "reflect-metadata";
+import type { App as EventApp, LifespanScope } from "../layers/adapter/events.js";
+import type { Middleware } from "../layers/middleware/middleware.js";
+import type { Constructor, DependencyToken } from "../layers/di/dependency.js";
+import type { DependencyResolver, Lifetime } from "../layers/di/resolver.js";
+import type { Validator } from "../layers/validator/validator.js";
+import type { Serializer } from "../layers/serializer/serializer.js";
+import type { Router } from "../layers/router/router.js";
+import type { ConnectionServer, ListenOptions, ListeningAddress, CloseOptions } from "../layers/server/connection-server.js";
+import { APIRouter, type RouterOptions } from "./api-router.js";
+import { buildPipeline } from "./pipeline.js";
+import { createLogger, type Logger } from "./logger.js";
+import { LifespanRunner, lifespanApp, type LifespanHandler } from "./lifespan.js";
+import { defaultExceptionHandlers, type ErrorClass, type ExceptionHandler } from "../layers/middleware/exception-middleware.js";
+import { DEFAULT_LIMITS } from "../layers/server/connection-server.js";
+import { FindMyWayRouter } from "../layers/router/find-my-way-router.js";
+import { AjvValidator } from "../layers/validator/ajv-validator.js";
+import { FastJsonSerializer } from "../layers/serializer/fast-json-serializer.js";
+import { TsyringeResolver } from "../layers/di/tsyringe-resolver.js";
+import { NodeHttpServer } from "../layers/server/node-http-server.js";
+
+/** Options for {@link App}. Every layer implementation can be swapped here. */
+export interface AppOptions extends RouterOptions {
+  /** Put error details (name, message, stack) in 500 bodies. Default false. */
+  debug?: boolean;
+  /** Logger for errors; default pino at `LOG_LEVEL` (info). */
+  logger?: Logger;
+  /** App-wide request body limit in bytes (default 1 MiB); routes may lower or raise it. */
+  maxBodySize?: number;
+  /** Startup/teardown around the app's life; what it yields becomes every request's `scope.state`. */
+  lifespan?: LifespanHandler;
+  /** Layer implementations; the defaults are find-my-way, ajv, fast-json-stringify and tsyringe. */
+  validator?: Validator;
+  serializer?: Serializer;
+  resolver?: DependencyResolver;
+  createRouter?: () => Router<EventApp>;
+  /** Connection server used by `listen()`; default node:http. */
+  createServer?: () => ConnectionServer;
+}
+
+/**
+ * A laminar application.
+ *
+ * @example
+ * const app = new App();
+ * app.get("/hello", () => ({ message: "hello" }));
+ * await app.listen({ port: 8000 });
+ */
+export class App extends APIRouter {
+  /** The logger every layer of this app uses. */
+  readonly logger: Logger;
+  /** The DI resolver: register services on it, or use {@link App.provide}. */
+  readonly resolver: DependencyResolver;
+  private readonly settings: AppOptions;
+  private readonly userMiddleware: Middleware[] = [];
+  private readonly exceptionHandlers = defaultExceptionHandlers();
+  private readonly mounts: Array<{ prefix: string; app: EventApp }> = [];
+  private pipeline: EventApp | undefined;
+  private server: ConnectionServer | undefined;
+  private lifespanRunner: LifespanRunner | undefined;
+  private readonly lifespanHandler: (scope: LifespanScope, receive: Parameters<EventApp>[1], send: Parameters<EventApp>[2]) => Promise<void>;
+
+  constructor(options: AppOptions = {}) {
+    super(options);
+    this.settings = options;
+    this.logger = options.logger ?? createLogger();
+    this.resolver = options.resolver ?? new TsyringeResolver();
+    this.lifespanHandler = lifespanApp(options.lifespan);
+  }
+
+  /**
+   * The event-interface app: HTTP requests go through the pipeline (built on first use), lifespan
+   * events to the lifespan handler.
+   */
+  readonly handle: EventApp = (scope, receive, send) => {
+    if (scope.type === "http") return (this.pipeline ?? this.build())(scope, receive, send);
+    return this.lifespanHandler(scope, receive, send);
+  };
+
+  /** Adds a middleware; the first added is the outermost of the user's middleware. */
+  use(middleware: Middleware): this {
+    this.userMiddleware.push(middleware);
+    this.invalidate();
+    return this;
+  }
+
+  /** Registers the response for errors of class `cls` (and its subclasses), replacing any default. */
+  exceptionHandler<E>(cls: ErrorClass<E>, handler: ExceptionHandler<E>): this {
+    this.exceptionHandlers.set(cls, handler);
+    this.invalidate();
+    return this;
+  }
+
+  /** Serves any event-interface app (or another laminar App) under `prefix`, with `rootPath` set. */
+  mount(prefix: string, app: EventApp | App): this {
+    this.mounts.push({ prefix, app: app instanceof App ? app.handle : app });
+    this.invalidate();
+    return this;
+  }
+
+  /** Registers a class service with a lifetime: `"singleton"`, `"request"` or `"transient"`. */
+  provide<T>(cls: Constructor<T>, lifetime: Lifetime = "singleton"): this {
+    this.resolver.register(cls, lifetime);
+    this.invalidate();
+    return this;
+  }
+
+  /** Registers an existing instance as the singleton for a class token. */
+  provideValue<T>(cls: Constructor<T>, value: T): this {
+    this.resolver.registerValue(cls, value);
+    this.invalidate();
+    return this;
+  }
+
+  /**
+   * Replaces a dependency (function dependency or class) for this app, FastAPI's
+   * `dependency_overrides`. Returns a function that restores the original.
+   *
+   * @example
+   * const restore = app.override(currentUser, { useValue: testUser });
+   * t.teardown(restore);
+   */
+  override<T>(token: DependencyToken<T>, replacement: DependencyToken<T> | { useValue: T }): () => void {
+    const undo = this.resolver.override(token, replacement);
+    this.invalidate();
+    return () => {
+      undo();
+      this.invalidate();
+    };
+  }
+
+  /** Builds (or rebuilds) the pipeline now; called lazily otherwise. Throws on invalid declarations. */
+  build(): EventApp {
+    const validator = this.settings.validator ?? new AjvValidator();
+    const serializer = this.settings.serializer ?? new FastJsonSerializer();
+    this.pipeline = buildPipeline({
+      logger: this.logger,
+      debug: this.settings.debug ?? false,
+      routes: this.routes,
+      mounts: this.mounts,
+      middleware: this.userMiddleware,
+      exceptionHandlers: this.exceptionHandlers,
+      createRouter: this.settings.createRouter ?? (() => new FindMyWayRouter<EventApp>()),
+      compile: {
+        validator,
+        serializer,
+        resolver: this.resolver,
+        maxBodySize: this.settings.maxBodySize ?? DEFAULT_LIMITS.maxBodySize,
+      },
+    });
+    return this.pipeline;
+  }
+
+  private invalidate(): void {
+    this.pipeline = undefined;
+  }
+
+  /**
+   * Runs the lifespan startup, then serves on a connection server (node:http by default).
+   * Rejects if startup fails or the address cannot be bound.
+   */
+  async listen(options: ListenOptions = {}): Promise<ListeningAddress> {
+    if (this.server !== undefined) throw new Error("App is already listening");
+    this.build();
+    const runner = new LifespanRunner(this.handle);
+    const state = await runner.startup();
+    this.lifespanRunner = runner;
+    const server = this.settings.createServer?.() ?? new NodeHttpServer({ logger: this.logger });
+    try {
+      const address = await server.listen(this.handle, {
+        maxBodySize: this.settings.maxBodySize,
+        logger: this.logger,
+        ...options,
+        state,
+      });
+      this.server = server;
+      return address;
+    } catch (error) {
+      await runner.shutdown();
+      this.lifespanRunner = undefined;
+      throw error;
+    }
+  }
+
+  /** Graceful close: stop accepting, let in-flight requests finish, then run the lifespan shutdown. */
+  async close(options?: CloseOptions): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server !== undefined) await server.close(options);
+    const runner = this.lifespanRunner;
+    this.lifespanRunner = undefined;
+    if (runner !== undefined) await runner.shutdown();
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * laminar's public API.
+ *
+ * The user-facing class is {@link App}; the event-interface function type every layer speaks is
+ * exported as `EventApp` (inside `layers/` it is simply `App`).
+ *
+ * @module
+ */
+export { App, type AppOptions } from "./app.js";
+export { APIRouter, type RouterOptions } from "./api-router.js";
+export { TestClient, TestResponse, type TestClientOptions, type TestRequestOptions } from "./test-client.js";
+export { LifespanRunner, LifespanStartupError, type LifespanHandler } from "./lifespan.js";
+export { createLogger, silentLogger, type Logger } from "./logger.js";
+export * from "./errors.js";
+export type {
+  App as EventApp,
+  HttpScope,
+  LifespanScope,
+  Scope,
+  Receive,
+  Send,
+  ReceiveEvent,
+  SendEvent,
+  HeaderList,
+} from "../layers/adapter/events.js";
+export { compose, type Middleware } from "../layers/middleware/middleware.js";
+export { ExceptionHandlers, type ExceptionHandler } from "../layers/middleware/exception-middleware.js";
+export {
+  Response,
+  JSONResponse,
+  PlainTextResponse,
+  HTMLResponse,
+  RedirectResponse,
+  EmptyResponse,
+  StreamingResponse,
+  type ResponseInit,
+} from "../layers/handler/responses.js";
+export type { RouteOptions, HandlerContext, Handler } from "../layers/handler/route-definition.js";
+export { dependency, type FunctionDependency, type DependencySpec } from "../layers/di/dependency.js";
+export type { Lifetime } from "../layers/di/resolver.js";
+export { DEFAULT_LIMITS, type ServerLimits, type ListenOptions, type ConnectionServer } from "../layers/server/connection-server.js";
+export { Type, type Static } from "@sinclair/typebox";

@@ -1,0 +1,51 @@
+/**
+ * The one place where the order of the layers is written down.
+ *
+ *   1 connection server  ─ parses HTTP, owns sockets            (layers/server, outside this file)
+ *   2 adapter            ─ request → scope/receive/send         (layers/adapter, outside this file)
+ *   3 middleware         ─ error layer (outermost)
+ *                          → user middleware, in the order added
+ *                          → exception layer (innermost)
+ *   4 router             ─ method + path → compiled route, 404/405/HEAD/OPTIONS, mounts
+ *   5 DI resolver        ┐
+ *   6 validator          │ compiled per route, once, into the shortest chain it needs
+ *   7 handler            │ (layers/handler/compile-route.ts)
+ *   8 serializer         ┘
+ *
+ * @module
+ */
+import type { App as EventApp } from "../layers/adapter/events.js";
+import type { Logger } from "./logger.js";
+import type { Middleware } from "../layers/middleware/middleware.js";
+import type { RouteDeclaration } from "../layers/handler/route-definition.js";
+import type { RouteCompileContext } from "../layers/handler/compile-route.js";
+import type { Router } from "../layers/router/router.js";
+import { compose } from "../layers/middleware/middleware.js";
+import { errorMiddleware } from "../layers/middleware/error-middleware.js";
+import { exceptionMiddleware, type ExceptionHandlers } from "../layers/middleware/exception-middleware.js";
+import { RouterApp } from "../layers/router/router-app.js";
+import { compileRoute } from "../layers/handler/compile-route.js";
+
+/** Everything the pipeline is built from. */
+export interface PipelineParts {
+  logger: Logger;
+  debug: boolean;
+  routes: readonly RouteDeclaration[];
+  mounts: ReadonlyArray<{ prefix: string; app: EventApp }>;
+  middleware: readonly Middleware[];
+  exceptionHandlers: ExceptionHandlers;
+  /** Makes the matcher (layer 4); the pipeline wraps it in a dispatching `RouterApp`. */
+  createRouter: () => Router<EventApp>;
+  compile: RouteCompileContext;
+}
+
+/** Builds the HTTP pipeline (layers 3 to 8) as one event-interface app. */
+export function buildPipeline(parts: PipelineParts): EventApp {
+  const router = new RouterApp(parts.createRouter());
+  for (const route of parts.routes) router.route([...route.methods], route.path, compileRoute(route, parts.compile));
+  for (const { prefix, app } of parts.mounts) router.mount(prefix, app);
+  return compose(
+    [errorMiddleware({ logger: parts.logger, debug: parts.debug }), ...parts.middleware, exceptionMiddleware(parts.exceptionHandlers)],
+    router.handle,
+  );
+}
