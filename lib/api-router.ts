@@ -72,7 +72,10 @@ export class APIRouter {
 
   /** Declares a route for several methods at once. */
   route<const O extends RouteOptions>(methods: readonly string[], path: string, options: O, handler: Handler<O>): this {
-    if (!path.startsWith("/")) throw new TypeError(`A route path must start with "/": got "${path}"`);
+    // "" is allowed so that a router's prefix can itself be a route (`/books`), as in FastAPI.
+    if (!path.startsWith("/") && !(path === "" && (this.shared.prefix ?? "") !== "")) {
+      throw new TypeError(`A route path must start with "/": got "${path}"`);
+    }
     const declaration: RouteDeclaration = {
       methods: methods.map((m) => m.toUpperCase()),
       path,
