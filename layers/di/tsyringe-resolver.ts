@@ -1,0 +1,220 @@
+/**
+ * The first DI resolver: function dependencies compiled by laminar, class services held by a
+ * tsyringe container.
+ *
+ * Containers:
+ * - the **app container** (`resolver.container`): where `register()` puts class services. By
+ *   default a fresh child of tsyringe's global container, so two apps in one process never share
+ *   registrations (but still see what `@injectable({ token })` / `@singleton()` put in the global one);
+ * - one **request container** per request that needs a request-scoped or transient class: a child
+ *   of the app container, created lazily (a route with only function dependencies or singletons
+ *   creates none), holding {@link REQUEST_SCOPE} and the request's instances, and disposed after the
+ *   response (tsyringe calls `dispose()` on every instance it constructed there);
+ * - a private **singleton home**: singletons are constructed there, never in a request container.
+ *   tsyringe constructs a singleton in whichever container first resolves it and registers it as a
+ *   disposable of *that* container, so a singleton first needed during a request would otherwise be
+ *   disposed with that request's container. A singleton that needs a request-scoped class (or
+ *   {@link REQUEST_SCOPE}) fails with a clear error instead of capturing the first request's instance.
+ *
+ * Class tokens that were never registered resolve as tsyringe resolves them: constructed per use
+ * (transient) in the request container. This keeps registration order free (a route may be
+ * declared before its services are registered). A class that cannot be constructed that way (its
+ * constructor takes parameters but it has no decorator metadata) is rejected when the route is
+ * compiled, with `InvalidDependencyError`, rather than at its first request.
+ *
+ * Overrides replace a token where it is declared in a dependency graph (a route's or a function
+ * dependency's `deps`), as FastAPI's `dependency_overrides` do. They do not reach into tsyringe's
+ * constructor injection: to swap a constructor parameter in tests, register another class on
+ * `resolver.container` (or pass your own container).
+ *
+ * @module
+ */
+import "reflect-metadata";
+import { container as globalContainer, Lifecycle, type DependencyContainer } from "tsyringe";
+import type { HttpScope } from "../adapter/events.js";
+import { InvalidDependencyError } from "../../lib/errors.js";
+import type { Constructor, DependencyMap, DependencyToken } from "./dependency.js";
+import { planDependencies } from "./dependency-plan.js";
+import { CompiledGraph, type ClassRequest, type ClassResolver } from "./compiled-graph.js";
+import { OverrideTable } from "./override-table.js";
+import type { CompiledDependencies, DependencyResolver, Lifetime } from "./resolver.js";
+
+/**
+ * The token under which each request container holds the request's {@link HttpScope}.
+ *
+ * @example
+ * @injectable()
+ * class CurrentUser {
+ *   constructor(@inject(REQUEST_SCOPE) readonly scope: HttpScope) {}
+ * }
+ * resolver.register(CurrentUser, "request");
+ */
+export const REQUEST_SCOPE: unique symbol = Symbol("laminar.requestScope");
+
+/** The type of {@link REQUEST_SCOPE}, for declaring it in your own signatures. */
+export type RequestScopeToken = typeof REQUEST_SCOPE;
+
+const LIFETIMES: readonly Lifetime[] = ["singleton", "request", "transient"];
+
+let resolverCount = 0;
+
+/** True when tsyringe can construct `token`: no constructor parameters, or decorator metadata for them. */
+function isConstructible(token: Constructor<unknown>): boolean {
+  return (
+    token.length === 0 ||
+    Reflect.hasMetadata("design:paramtypes", token) ||
+    // tsyringe's @inject() stores its tokens under this key (reflection-helpers.ts).
+    Reflect.hasOwnMetadata("injectionTokens", token)
+  );
+}
+
+function notConstructible(token: Constructor<unknown>): Error {
+  return new InvalidDependencyError(
+    token.name || "anonymous class",
+    "its constructor takes parameters but it has no injection metadata: decorate it with @injectable() " +
+      "(and build with tsc and emitDecoratorMetadata, or use @inject(token) on every parameter)",
+  );
+}
+
+/**
+ * `DependencyResolver` backed by tsyringe.
+ *
+ * @example
+ * const resolver = new TsyringeResolver();
+ * resolver.register(Database, "singleton");
+ * const compiled = resolver.compile({ db: Database, page: pagination });
+ * const { values, exits } = await compiled!.resolve(inputs);
+ */
+export class TsyringeResolver implements DependencyResolver, ClassResolver {
+  /** The app container: registrations live here; each request container is its child. */
+  readonly container: DependencyContainer;
+  private readonly singletons: DependencyContainer;
+  private readonly lifetimes = new Map<Constructor<unknown>, Lifetime>();
+  private readonly overrides = new OverrideTable();
+  /** The `scope.extensions` key of this resolver's request container (two apps never share one). */
+  private readonly extensionKey = `laminar.di.container.${++resolverCount}`;
+  private readonly ownsContainer: boolean;
+
+  /** @param parent the app container to use; default a new child of tsyringe's global container. */
+  constructor(parent?: DependencyContainer) {
+    this.ownsContainer = parent === undefined;
+    this.container = parent ?? globalContainer.createChildContainer();
+    this.singletons = this.container.createChildContainer();
+    // Outside a request container there is no request: say so instead of tsyringe's "unregistered token".
+    this.container.register(REQUEST_SCOPE, {
+      useFactory: () => {
+        throw new InvalidDependencyError(
+          "REQUEST_SCOPE",
+          "it is only available to request-scoped and transient classes resolved for a request (not to singletons)",
+        );
+      },
+    });
+  }
+
+  /** Registers a class service; see the module doc for where each lifetime is constructed. */
+  register<T>(token: Constructor<T>, lifetime: Lifetime): void {
+    if (typeof token !== "function" || token.prototype === undefined) {
+      throw new InvalidDependencyError(String(token), "only a class can be registered");
+    }
+    if (!LIFETIMES.includes(lifetime)) {
+      throw new InvalidDependencyError(token.name, `unknown lifetime ${String(lifetime)}: expected ${LIFETIMES.join(", ")}`);
+    }
+    if (!isConstructible(token)) throw notConstructible(token);
+    const cls = token as unknown as new (...args: unknown[]) => T;
+    switch (lifetime) {
+      case "singleton":
+        this.singletons.register(cls, { useClass: cls }, { lifecycle: Lifecycle.Singleton });
+        // Resolving from any container (app or request) hands over the singleton home's instance.
+        this.container.register(cls, { useFactory: () => this.singletons.resolve(cls) });
+        break;
+      case "request":
+        // ContainerScoped registrations are copied into each child container with a fresh
+        // instance slot (tsyringe's createChildContainer): one instance per request container.
+        this.container.register(cls, { useClass: cls }, { lifecycle: Lifecycle.ContainerScoped });
+        this.singletons.register(cls, {
+          useFactory: () => {
+            throw new InvalidDependencyError(
+              token.name,
+              "it is request-scoped and a singleton depends on it (a singleton would keep the first request's instance)",
+            );
+          },
+        });
+        break;
+      case "transient":
+        this.container.register(cls, { useClass: cls }, { lifecycle: Lifecycle.Transient });
+        // Shadow any earlier registration in the singleton home (tsyringe keeps the newest).
+        this.singletons.register(cls, { useClass: cls }, { lifecycle: Lifecycle.Transient });
+        break;
+    }
+    this.lifetimes.set(token, lifetime);
+  }
+
+  /**
+   * Registers an existing instance as the singleton for `token` (a database handle, settings).
+   * laminar did not construct it, so {@link TsyringeResolver.dispose} does not dispose it.
+   */
+  registerValue<T>(token: Constructor<T>, value: T): void {
+    if (typeof token !== "function" || token.prototype === undefined) {
+      throw new InvalidDependencyError(String(token), "only a class can be registered");
+    }
+    const cls = token as unknown as new (...args: unknown[]) => T;
+    this.container.register(cls, { useValue: value });
+    this.singletons.register(cls, { useValue: value });
+    this.lifetimes.set(token, "singleton");
+  }
+
+  /** Replaces `token` in graphs compiled afterwards; the returned function undoes exactly this override. */
+  override<T>(token: DependencyToken<T>, replacement: DependencyToken<T> | { useValue: T }): () => void {
+    return this.overrides.add(token, replacement);
+  }
+
+  /** Compiles a route's dependency map; `null` for `{}`. Throws DependencyCycleError / InvalidDependencyError. */
+  compile(deps: DependencyMap): CompiledDependencies | null {
+    if (typeof deps === "object" && deps !== null && Object.keys(deps).length === 0) return null;
+    const plan = planDependencies(deps, this.overrides, (token) => {
+      if (!this.container.isRegistered(token as Constructor<unknown> as never, true) && !isConstructible(token)) {
+        throw notConstructible(token);
+      }
+    });
+    return new CompiledGraph(plan, this);
+  }
+
+  /** Resolves a class token for one request (called by compiled graphs). */
+  resolve(token: Constructor<unknown>, request: ClassRequest): unknown {
+    if (this.lifetimes.get(token) === "singleton") return this.singletons.resolve(token as never);
+    const requestContainer = (request.classScope as DependencyContainer | undefined) ?? this.openRequestContainer(request);
+    return requestContainer.resolve(token as never);
+  }
+
+  /**
+   * Disposes the singletons (tsyringe calls their `dispose()`) and, when the resolver created it,
+   * the app container. Call once at shutdown (the lifespan's end); the resolver is unusable after.
+   */
+  async dispose(): Promise<void> {
+    await this.singletons.dispose();
+    if (this.ownsContainer) await this.container.dispose();
+  }
+
+  /**
+   * The request's container: one per request and resolver, kept in `scope.extensions` so that two
+   * graphs resolved for the same request (an app's dependencies, then a route's) share
+   * request-scoped instances. The graph that creates it disposes it after the response.
+   */
+  private openRequestContainer(request: ClassRequest): DependencyContainer {
+    const scope = request.scope;
+    const extensions = (scope.extensions ??= {});
+    let child = extensions[this.extensionKey] as DependencyContainer | undefined;
+    if (child === undefined) {
+      const created = this.container.createChildContainer();
+      created.register<HttpScope>(REQUEST_SCOPE, { useValue: scope });
+      extensions[this.extensionKey] = created;
+      request.defer("after-response", () => {
+        delete extensions[this.extensionKey];
+        return created.dispose();
+      });
+      child = created;
+    }
+    request.classScope = child;
+    return child;
+  }
+}
