@@ -1,0 +1,47 @@
+/**
+ * Reads a request body from the event interface's `receive` channel.
+ *
+ * @module
+ */
+import { BodyTooLargeError, ClientDisconnectedError, ProtocolError } from "../../lib/errors.js";
+import type { Receive } from "../adapter/events.js";
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads `http.request` events until `moreBody` is false and returns the body.
+ *
+ * A body that arrives in one chunk is returned without copying (a view on the same memory);
+ * several chunks are concatenated once, at the end. The byte count is checked as chunks arrive,
+ * so an over-long body is refused before it is all held in memory (the server enforces its own
+ * limit too; this one is the app's, and may be lower).
+ *
+ * @throws BodyTooLargeError past `maxBytes` (413).
+ * @throws ClientDisconnectedError on `http.disconnect` before the end.
+ * @throws ProtocolError on any other event.
+ */
+export async function readBody(receive: Receive, maxBytes: number): Promise<Buffer> {
+  let first: Uint8Array | undefined;
+  let chunks: Uint8Array[] | undefined;
+  let total = 0;
+  for (;;) {
+    const event = await receive();
+    if (event.type === "http.request") {
+      const length = event.body.byteLength;
+      if (length > 0) {
+        total += length;
+        if (total > maxBytes) throw new BodyTooLargeError(maxBytes);
+        if (first === undefined) first = event.body;
+        else (chunks ??= [first]).push(event.body);
+      }
+      if (!event.moreBody) break;
+    } else if (event.type === "http.disconnect") {
+      throw new ClientDisconnectedError("while the request body was being read");
+    } else {
+      throw new ProtocolError("http.request or http.disconnect", event.type);
+    }
+  }
+  if (chunks !== undefined) return Buffer.concat(chunks, total);
+  if (first === undefined) return EMPTY;
+  return Buffer.isBuffer(first) ? first : Buffer.from(first.buffer, first.byteOffset, first.byteLength);
+}
