@@ -138,7 +138,8 @@ export function planDependencies(deps: DependencyMap, overrides: OverrideTable, 
       where,
       `expected a function dependency (made with dependency()) or a class, got ${describeToken(token)}` +
         (typeof token === "function" ? " (a plain arrow or async function: wrap it in dependency())" : "") +
-        (token === undefined ? " (a circular import can leave a token undefined at declaration time)" : ""),
+        (token === undefined ? " (a circular import can leave a token undefined at declaration time)" : "") +
+        (isValueReplacement(token) ? " ({ useValue } is only valid as an override)" : ""),
     );
   };
 

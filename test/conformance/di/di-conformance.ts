@@ -56,6 +56,7 @@ export function diConformance(t: Test, name: string, make: () => DependencyResol
         `rejects ${typeof bad === "function" ? "an arrow function" : JSON.stringify(bad) ?? "undefined"}`,
       );
     }
+    t.throws(() => resolver.compile({ v: { useValue: 1 } as never }), { message: /only valid as an override/ });
     const nested = dependency({ deps: { missing: undefined as never } }, () => 1);
     t.throws(() => resolver.compile({ nested }), { message: /missing/ }, "a bad nested token is named");
   });
