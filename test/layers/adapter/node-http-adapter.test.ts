@@ -1,0 +1,343 @@
+/**
+ * The node:http adapter on real sockets: protocol enforcement ("expected X, got Y"), the
+ * response-started invariant, streaming request bodies, disconnects and backpressure.
+ */
+import t, { type Test } from "tap";
+import { request } from "undici";
+import type { App, ReceiveEvent, SendEvent } from "../../../layers/adapter/events.js";
+import { NodeHttpServer } from "../../../layers/server/node-http-server.js";
+import type { ListenOptions } from "../../../layers/server/connection-server.js";
+import { collectResponses, openSocket, rawRequest } from "../../conformance/server/raw-http.js";
+import { capturingLogger, deferred } from "../../conformance/server/test-apps.js";
+
+const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+async function start(t: Test, app: App, options: ListenOptions = {}) {
+  const logger = capturingLogger();
+  const server = new NodeHttpServer();
+  const address = await server.listen(app, { host: "127.0.0.1", port: 0, logger, ...options });
+  t.teardown(() => server.close({ timeout: 0 }));
+  return { ...address, logger };
+}
+
+/** An app that runs `steps` against send and records what each send did. */
+function scripted(steps: SendEvent[], outcome: (results: Array<"ok" | Error>) => void): App {
+  return async (scope, _receive, send) => {
+    if (scope.type !== "http") return;
+    const results: Array<"ok" | Error> = [];
+    for (const step of steps) {
+      try {
+        await send(step);
+        results.push("ok");
+      } catch (err) {
+        results.push(err as Error);
+      }
+    }
+    outcome(results);
+  };
+}
+
+const START: SendEvent = { type: "http.response.start", status: 200, headers: [["content-type", "text/plain"]] };
+const BODY: SendEvent = { type: "http.response.body", body: "done" };
+
+t.test("body before start: 'expected http.response.start, got http.response.body', then 500", async (t) => {
+  const results = deferred<Array<"ok" | Error>>();
+  const { port, logger } = await start(t, scripted([BODY], results.resolve));
+  const { responses } = await rawRequest(port, GET, { responses: 1 });
+  const [err] = await results.promise;
+  t.match(err, { name: "ProtocolError", code: "LMR_ERR_PROTOCOL", message: "Protocol error: expected http.response.start, got http.response.body" });
+  t.equal(responses[0].status, 500, "the app returned without a response: 500");
+  t.same(JSON.parse(responses[0].body), { detail: "Internal Server Error" });
+  t.ok(logger.entries.some((e) => e.level === "error" && (e.obj.err as Error).name === "ResponseNotCompletedError"));
+});
+
+t.test("start twice: 'expected http.response.body, got http.response.start'; the first start stands", async (t) => {
+  const results = deferred<Array<"ok" | Error>>();
+  const twice: SendEvent = { type: "http.response.start", status: 404, headers: [] };
+  const { port } = await start(t, scripted([START, twice, BODY], results.resolve));
+  const { responses } = await rawRequest(port, GET, { responses: 1 });
+  const [first, second, third] = await results.promise;
+  t.equal(first, "ok");
+  t.match(second, { message: "Protocol error: expected http.response.body, got http.response.start" });
+  t.equal(third, "ok");
+  t.equal(responses[0].status, 200);
+  t.equal(responses[0].body, "done");
+});
+
+t.test("anything after the final body: 'expected nothing (response complete), got …'", async (t) => {
+  const results = deferred<Array<"ok" | Error>>();
+  const { port } = await start(t, scripted([START, BODY, BODY, START], results.resolve));
+  const { responses } = await rawRequest(port, GET + GET, { responses: 2 });
+  const [, , afterBody, afterStart] = await results.promise;
+  t.match(afterBody, { message: "Protocol error: expected nothing (response complete), got http.response.body" });
+  t.match(afterStart, { message: "Protocol error: expected nothing (response complete), got http.response.start" });
+  t.same(
+    responses.map((r) => [r.status, r.body]),
+    [
+      [200, "done"],
+      [200, "done"],
+    ],
+    "the responses are intact and keep-alive went on",
+  );
+});
+
+t.test("invalid events are ProtocolErrors, not crashes", async (t) => {
+  const results = deferred<Array<"ok" | Error>>();
+  const bad = [
+    { type: "http.response.start", status: 42, headers: [] },
+    { type: "http.response.start", status: 200.5, headers: [] },
+    { type: "http.response.start", status: 200, headers: "nope" },
+    { type: "websocket.send" },
+    null,
+  ] as unknown as SendEvent[];
+  const { port } = await start(t, scripted([...bad, START, BODY], results.resolve));
+  const { responses } = await rawRequest(port, GET, { responses: 1 });
+  const out = await results.promise;
+  t.match(out[0], { name: "ProtocolError", message: /expected an integer status between 100 and 599, got 42/ });
+  t.match(out[1], { name: "ProtocolError", message: /got 200\.5/ });
+  t.match(out[2], { name: "ProtocolError", message: /headers as an array/ });
+  t.match(out[3], { message: "Protocol error: expected http.response.start, got websocket.send" });
+  t.match(out[4], { message: "Protocol error: expected http.response.start, got null" });
+  t.same(out.slice(5), ["ok", "ok"], "the protocol state was not advanced by the bad events");
+  t.equal(responses[0].status, 200);
+});
+
+t.test("a header node rejects (CR/LF injection) is a ProtocolError and the response can still be a 500", async (t) => {
+  const results = deferred<Array<"ok" | Error>>();
+  const injected: SendEvent = { type: "http.response.start", status: 200, headers: [["x-evil", "a\r\nset-cookie: pwned=1"]] };
+  const { port } = await start(t, scripted([injected, BODY], results.resolve));
+  const { responses } = await rawRequest(port, GET, { responses: 1 });
+  const [, body] = await results.promise;
+  t.match(body, { name: "ProtocolError", message: /expected valid response header names and values/ });
+  t.equal(responses[0].status, 500, "nothing reached the wire, so the fallback 500 went out");
+  t.equal(responses[0].headers["set-cookie"], undefined, "no header injected");
+});
+
+t.test("app returns without starting: 500 JSON, logged", async (t) => {
+  const { url, logger } = await start(t, async () => {});
+  const res = await request(url);
+  t.equal(res.statusCode, 500);
+  t.same(await res.body.json(), { detail: "Internal Server Error" });
+  const entry = logger.entries.find((e) => e.level === "error");
+  t.match(entry?.obj.err, { name: "ResponseNotCompletedError", message: /no http.response.start sent/ });
+});
+
+t.test("app returns after start without finishing: the client sees a truncated response", async (t) => {
+  const { port, logger } = await start(t, async (_scope, _receive, send) => {
+    await send(START);
+    await send({ type: "http.response.body", body: "partial", moreBody: true });
+  });
+  const { responses, closed, leftover } = await rawRequest(port, GET);
+  t.same(responses, [], "no complete response");
+  t.ok(closed, "connection closed");
+  t.match(leftover, /^HTTP\/1\.1 200 /, "the head went out");
+  t.match(leftover, /partial/);
+  t.notMatch(leftover, /\r\n0\r\n\r\n$/, "no terminating chunk: never a complete-looking lie");
+  t.match(logger.entries.find((e) => e.level === "error")?.obj.err, { name: "ResponseNotCompletedError", message: /response started/ });
+});
+
+t.test("app throws before start: 500 JSON without the message or stack", async (t) => {
+  const { port, logger } = await start(t, async () => {
+    throw new TypeError("internal detail 1234");
+  });
+  const { responses } = await rawRequest(port, GET, { responses: 1 });
+  t.equal(responses[0].status, 500);
+  t.equal(responses[0].body, '{"detail":"Internal Server Error"}');
+  t.equal(responses[0].headers["content-type"], "application/json");
+  t.match(logger.entries[0], { level: "error", obj: { err: { message: "internal detail 1234" } } });
+});
+
+t.test("app throws after start: connection closed, error logged", async (t) => {
+  const { port, logger } = await start(t, async (_scope, _receive, send) => {
+    await send(START);
+    throw new Error("late failure");
+  });
+  const { responses, closed, leftover } = await rawRequest(port, GET);
+  t.same(responses, []);
+  t.ok(closed);
+  t.equal(leftover, "", "the head was stored, never written: nothing on the wire but a close");
+  t.match(logger.entries[0], { level: "error", obj: { err: { message: "late failure" } } });
+});
+
+t.test("app throws after completing: the response stands, the error is logged", async (t) => {
+  const { port, logger } = await start(t, async (_scope, _receive, send) => {
+    await send(START);
+    await send(BODY);
+    throw new Error("after the fact");
+  });
+  const { responses } = await rawRequest(port, GET + GET, { responses: 2 });
+  t.same(
+    responses.map((r) => r.body),
+    ["done", "done"],
+  );
+  t.match(logger.entries[0], { level: "error", obj: { err: { message: "after the fact" } } });
+});
+
+t.test("a request without a body: one final empty event, then disconnect once the response is done", async (t) => {
+  const events: ReceiveEvent[] = [];
+  const done = deferred();
+  const { port } = await start(t, async (_scope, receive, send) => {
+    events.push(await receive());
+    const disconnect = receive();
+    await send(START);
+    await send(BODY);
+    events.push(await disconnect);
+    done.resolve();
+  });
+  const { responses } = await rawRequest(port, GET, { responses: 1 });
+  await done.promise;
+  t.equal(responses[0].body, "done");
+  t.same(events, [{ type: "http.request", body: new Uint8Array(0), moreBody: false }, { type: "http.disconnect" }]);
+});
+
+t.test("a chunked body streams: each chunk reaches the app before the next is sent", async (t) => {
+  const log: string[] = [];
+  const got = [deferred(), deferred()];
+  const done = deferred();
+  const { port } = await start(t, async (_scope, receive, send) => {
+    let i = 0;
+    for (;;) {
+      const event = await receive();
+      if (event.type !== "http.request") throw new Error("unexpected disconnect");
+      log.push(`app: ${JSON.stringify(Buffer.from(event.body).toString())} more=${event.moreBody}`);
+      got[i++]?.resolve();
+      if (!event.moreBody) break;
+    }
+    await send(START);
+    await send(BODY);
+    done.resolve();
+  });
+  const socket = await openSocket(port);
+  const result = collectResponses(socket, { responses: 1 });
+  socket.write("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\naaa\r\n");
+  await got[0].promise;
+  log.push("client: second chunk");
+  socket.write("4\r\nbbbb\r\n");
+  await got[1].promise;
+  log.push("client: last chunk");
+  socket.write("0\r\n\r\n");
+  const { responses } = await result;
+  await done.promise;
+  t.equal(responses[0].status, 200);
+  t.same(log.slice(0, 4), ['app: "aaa" more=true', "client: second chunk", 'app: "bbbb" more=true', "client: last chunk"]);
+  t.match(log[4], /more=false/, "the end arrives as a final event");
+});
+
+t.test("client aborts mid-body: receive() yields http.disconnect; send afterwards resolves", async (t) => {
+  const firstChunk = deferred();
+  const outcome = deferred<{ second: ReceiveEvent; sendResult: string; third: ReceiveEvent }>();
+  const { port, logger } = await start(t, async (_scope, receive, send) => {
+    const first = await receive();
+    t.match(first, { type: "http.request", moreBody: true });
+    firstChunk.resolve();
+    const second = await receive();
+    let sendResult = "resolved";
+    try {
+      await send(START);
+      await send(BODY);
+    } catch (err) {
+      sendResult = String(err);
+    }
+    const third = await receive();
+    outcome.resolve({ second, sendResult, third });
+  });
+  const socket = await openSocket(port);
+  socket.on("error", () => {});
+  socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf of it");
+  await firstChunk.promise;
+  socket.destroy();
+  const { second, sendResult, third } = await outcome.promise;
+  t.same(second, { type: "http.disconnect" });
+  t.equal(sendResult, "resolved", "send after disconnect neither throws nor writes");
+  t.same(third, { type: "http.disconnect" }, "and stays disconnected");
+  t.same(
+    logger.entries.filter((e) => e.level === "error"),
+    [],
+    "a client going away is not an app error",
+  );
+});
+
+t.test("backpressure: send() stays pending while the client does not read", async (t) => {
+  const log: string[] = [];
+  const sendCalled = deferred();
+  const finished = deferred();
+  const big = new Uint8Array(48 * 1024 * 1024).fill(120);
+  let firstSettled = false;
+  const { port } = await start(t, async (_scope, _receive, send) => {
+    await send({ type: "http.response.start", status: 200, headers: [] });
+    const pending = send({ type: "http.response.body", body: big, moreBody: true });
+    void pending.then(() => {
+      firstSettled = true;
+      log.push("send resolved");
+    });
+    sendCalled.resolve();
+    await pending;
+    await send({ type: "http.response.body", body: "end" });
+    finished.resolve();
+  });
+  const socket = await openSocket(port);
+  socket.pause();
+  let received = 0;
+  const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+  socket.on("data", (chunk: Buffer) => {
+    received += chunk.length;
+    if (received >= big.length) socket.destroy();
+  });
+  socket.write(GET);
+  await sendCalled.promise;
+  // One full turn of the event loop: a send that ignored backpressure would have settled by now.
+  await new Promise((resolve) => setImmediate(resolve));
+  t.notOk(firstSettled, "pending while the client reads nothing");
+  log.push("client reads");
+  socket.resume();
+  await finished.promise;
+  await closed;
+  t.same(log, ["client reads", "send resolved"]);
+});
+
+t.test("max body size by Content-Length: 413 before the app runs", async (t) => {
+  let ran = false;
+  const { port } = await start(
+    t,
+    async () => {
+      ran = true;
+    },
+    { maxBodySize: 10 },
+  );
+  const { responses, closed } = await rawRequest(port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n01234567890");
+  t.equal(responses[0].status, 413);
+  t.equal(responses[0].headers.connection, "close");
+  t.ok(closed);
+  t.notOk(ran, "the app never ran");
+});
+
+t.test("a body over the limit after the response started: connection closed, receive rejects", async (t) => {
+  const err = deferred<unknown>();
+  const firstChunk = deferred();
+  const { port } = await start(
+    t,
+    async (_scope, receive, send) => {
+      await send(START);
+      await send({ type: "http.response.body", body: "streaming", moreBody: true });
+      await receive();
+      firstChunk.resolve();
+      try {
+        for (;;) await receive();
+      } catch (e) {
+        err.resolve(e);
+      }
+      await send(BODY); // ignored: the connection is gone
+    },
+    { maxBodySize: 8 },
+  );
+  const socket = await openSocket(port);
+  const result = collectResponses(socket);
+  socket.write("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n01234\r\n");
+  await firstChunk.promise;
+  socket.write("5\r\n56789\r\n");
+  t.match(await err.promise, { name: "BodyTooLargeError" });
+  const { responses, closed, leftover } = await result;
+  t.same(responses, []);
+  t.ok(closed);
+  t.match(leftover, /^HTTP\/1\.1 200 /, "the 200 had started; it is cut off, not turned into a 413");
+});
