@@ -61,7 +61,10 @@ export class FastJsonSerializer implements Serializer {
     let stringify: (value: unknown) => string;
     try {
       // A copy of the shared schemas: ones added later must not change this compiled function's view.
-      stringify = build(schema as build.Schema, { schema: { ...this.shared } as Record<string, build.Schema> }) as (value: unknown) => string;
+      // The casts: fast-json-stringify's schema types are narrower than "a JSON Schema object";
+      // whatever it cannot take, it rejects here, at compile time.
+      const shared = { ...this.shared } as unknown as Record<string, build.Schema>;
+      stringify = build(schema as unknown as build.Schema, { schema: shared }) as (value: unknown) => string;
     } catch (error) {
       throw new SchemaCompileError(label, reasonOf(error));
     }
