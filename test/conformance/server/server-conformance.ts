@@ -152,6 +152,66 @@ export function serverConformance(t: Test, name: string, makeServer: () => Conne
     t.same(new Set(ports).size, 1, "same client port: same connection");
   });
 
+  t.test(`${name}: pipelined requests are answered in order even when the later one finishes first`, async (t) => {
+    const secondRan = deferred();
+    const { port } = await start(t, async (scope, _receive, send) => {
+      if (scope.type !== "http") return;
+      if (scope.path === "/first") await secondRan.promise;
+      else secondRan.resolve();
+      await send({ type: "http.response.start", status: 200, headers: [] });
+      await send({ type: "http.response.body", body: scope.path });
+    });
+    const { responses } = await rawRequest(port, "GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n", {
+      responses: 2,
+    });
+    t.same(
+      responses.map((r) => r.body),
+      ["/first", "/second"],
+    );
+  });
+
+  t.test(`${name}: bytes past the declared Content-Length are a malformed next request: 400, closed`, async (t) => {
+    const { port } = await start(t, echoApp);
+    const socket = await openSocket(port);
+    socket.on("error", () => {});
+    let text = "";
+    const firstDone = deferred();
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      if (text.includes('"body":"hello"')) firstDone.resolve();
+    });
+    socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+    await firstDone.promise;
+    socket.write(", and some more\r\n\r\n");
+    await closed;
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+    t.same(statuses, [200, 400]);
+  });
+
+  t.test(`${name}: HTTP/1.0 without keep-alive: the connection closes after the response`, async (t) => {
+    const { port } = await start(t, echoApp);
+    const { responses, closed } = await rawRequest(port, "GET /a HTTP/1.0\r\n\r\n");
+    t.same(
+      responses.map((r) => r.status),
+      [200],
+    );
+    t.ok(closed);
+  });
+
+  t.test(`${name}: an idle keep-alive connection is closed after keepAliveTimeout`, async (t) => {
+    const { port } = await start(t, echoApp, { keepAliveTimeout: 50 });
+    const socket = await openSocket(port);
+    const result = collectResponses(socket);
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    const { responses, closed } = await result;
+    t.same(
+      responses.map((r) => r.status),
+      [200],
+    );
+    t.ok(closed, "closed by the server, not by the test's guard");
+  });
+
   t.test(`${name}: response framing`, async (t) => {
     const app: App = async (scope, receive, send) => {
       if (scope.type !== "http") return;
