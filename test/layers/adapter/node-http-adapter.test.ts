@@ -3,6 +3,7 @@
  * response-started invariant, streaming request bodies, disconnects and backpressure.
  */
 import t, { type Test } from "tap";
+import * as http from "node:http";
 import { request } from "undici";
 import type { App, ReceiveEvent, SendEvent } from "../../../layers/adapter/events.js";
 import { NodeHttpServer } from "../../../layers/server/node-http-server.js";
@@ -340,4 +341,55 @@ t.test("a body over the limit after the response started: connection closed, rec
   t.same(responses, []);
   t.ok(closed);
   t.match(leftover, /^HTTP\/1\.1 200 /, "the 200 had started; it is cut off, not turned into a 413");
+});
+
+t.test("after the body, receive() resolves http.disconnect when the client leaves; later sends are no-ops", async (t) => {
+  const waiting = deferred();
+  const outcome = deferred<{ event: ReceiveEvent; sent: string }>();
+  const { port, logger } = await start(t, async (_scope, receive, send) => {
+    await receive(); // the (empty) body
+    const next = receive();
+    waiting.resolve();
+    const event = await next;
+    let sent = "resolved";
+    await send(START).catch((err: unknown) => (sent = String(err)));
+    await send(BODY).catch((err: unknown) => (sent = String(err)));
+    outcome.resolve({ event, sent });
+  });
+  const socket = await openSocket(port);
+  socket.on("error", () => {});
+  socket.write(GET);
+  await waiting.promise;
+  socket.destroy();
+  const { event, sent } = await outcome.promise;
+  t.same(event, { type: "http.disconnect" });
+  t.equal(sent, "resolved");
+  t.same(
+    logger.entries.filter((e) => e.level === "error"),
+    [],
+  );
+});
+
+t.test("a request without a body touches no stream: receive() attaches no listeners", async (t) => {
+  let captured: http.IncomingMessage | undefined;
+  const createServer = ((options: http.ServerOptions, listener: http.RequestListener) =>
+    http.createServer(options, (req, res) => {
+      captured = req;
+      listener(req, res);
+    })) as typeof http.createServer;
+  const counts = deferred<number[]>();
+  const server = new NodeHttpServer({ createServer });
+  const { port } = await server.listen(
+    async (_scope, receive, send) => {
+      const event = await receive();
+      const req = captured as http.IncomingMessage;
+      counts.resolve([req.listenerCount("data"), req.listenerCount("readable"), req.listenerCount("end"), event.type === "http.request" && !event.moreBody ? 1 : 0]);
+      await send(START);
+      await send(BODY);
+    },
+    { host: "127.0.0.1", port: 0, logger: capturingLogger() },
+  );
+  t.teardown(() => server.close({ timeout: 0 }));
+  await rawRequest(port, GET, { responses: 1 });
+  t.same(await counts.promise, [0, 0, 0, 1]);
 });
