@@ -40,3 +40,5 @@ export { dependency, type FunctionDependency, type DependencySpec } from "../lay
 export type { Lifetime } from "../layers/di/resolver.js";
 export { DEFAULT_LIMITS, type ServerLimits, type ListenOptions, type ConnectionServer } from "../layers/server/connection-server.js";
 export { Type, type Static } from "@sinclair/typebox";
+export { TsyringeResolver, REQUEST_SCOPE } from "../layers/di/tsyringe-resolver.js";
+export { injectable, inject, singleton } from "../layers/di/decorators.js";

@@ -42,7 +42,12 @@ export function lifespanApp(handler: LifespanHandler | undefined): (scope: Lifes
     await send({ type: "lifespan.startup.complete" });
     await receive(); // lifespan.shutdown
     try {
-      await generator?.return(undefined);
+      // next(), not return(): return() would skip plain code after the yield, which is the teardown.
+      const rest = await generator?.next();
+      if (rest !== undefined && rest.done !== true) {
+        await generator!.return(undefined);
+        throw new Error("the lifespan generator yielded more than once");
+      }
     } catch (error) {
       await send({ type: "lifespan.shutdown.failed", message: message(error) });
       return;

@@ -5,7 +5,7 @@
  * @module
  */
 import type BetterSqlite3 from "better-sqlite3";
-import { inject, injectable } from "tsyringe";
+import { inject, injectable } from "../../layers/di/decorators.js";
 import { BookstoreDatabase, Transaction } from "./database.js";
 import type { Author, Book, BookCreate, BookQuery } from "./schemas.js";
 

@@ -15,7 +15,7 @@
  */
 import type { App, HttpScope } from "../adapter/events.js";
 import type { Middleware } from "./middleware.js";
-import { HttpException, LaminarError, RequestValidationError, defaultReason } from "../../lib/errors.js";
+import { HttpException, LaminarError, RequestValidationError } from "../../lib/errors.js";
 import { JSONResponse, type AnyResponse } from "../handler/responses.js";
 
 /** Turns an error into a response. */
@@ -58,13 +58,12 @@ export function defaultExceptionHandlers(): ExceptionHandlers {
   return new ExceptionHandlers()
     .set(HttpException, (error) => new JSONResponse({ detail: error.detail }, { status: error.status, headers: error.headers }))
     .set(RequestValidationError, (error) => new JSONResponse({ detail: error.issues }, { status: 422 }))
-    .set(LaminarError, (error) =>
-      // Client errors say what went wrong; server errors never leak internals.
-      new JSONResponse(
-        { detail: error.statusCode < 500 ? error.message : defaultReason(error.statusCode) },
-        { status: error.statusCode },
-      ),
-    );
+    .set(LaminarError, (error) => {
+      // Server-side failures (a serialization error, a protocol error) go on to the error layer,
+      // which logs them and answers a bare 500; client errors say what went wrong.
+      if (error.statusCode >= 500) throw error;
+      return new JSONResponse({ detail: error.message }, { status: error.statusCode });
+    });
 }
 
 /** Creates the exception layer with the given handlers. */

@@ -1,5 +1,5 @@
 import t from "tap";
-import { injectable, inject } from "tsyringe";
+import { injectable, inject } from "../../../layers/di/decorators.js";
 import { App, TestClient, Type, silentLogger, dependency, HttpException } from "../../../lib/index.js";
 import { REQUEST_SCOPE } from "../../../layers/di/tsyringe-resolver.js";
 import type { HttpScope } from "../../../layers/adapter/events.js";
@@ -78,12 +78,16 @@ t.test("generator cleanups run after the response, newest first, and see the han
   t.same(events, ["outer:setup", "inner:setup", "response:sent", "inner:error:nope", "outer:error:nope"]);
 });
 
-t.test("an after-handler dependency exits before the response, and its failure is a 500", async (t) => {
+t.test("an after-handler dependency exits before the response, and its failure decides the response", async (t) => {
   const events: string[] = [];
   const committing = dependency({ exit: "after-handler" }, function* () {
     yield "tx";
     events.push("commit");
-    throw new Error("commit failed");
+    throw new HttpException(409, "conflict on commit");
+  });
+  const crashing = dependency({ exit: "after-handler" }, function* () {
+    yield "tx";
+    throw new Error("disk full");
   });
   const app = new App({ logger: silentLogger });
   app.use((next) => async (scope, receive, send) => {
@@ -92,10 +96,13 @@ t.test("an after-handler dependency exits before the response, and its failure i
       return send(event);
     });
   });
-  app.get("/", { deps: { tx: committing } }, () => ({ ok: true }));
-  const res = await new TestClient(app).get("/");
-  t.equal(res.status, 500);
-  t.same(events, ["commit", "start:500"]);
+  app.get("/conflict", { deps: { tx: committing } }, () => ({ ok: true }));
+  app.get("/crash", { deps: { tx: crashing } }, () => ({ ok: true }));
+  const client = new TestClient(app);
+  const res = await client.get("/conflict");
+  t.equal(res.status, 409);
+  t.same(events, ["commit", "start:409"], "the cleanup ran before the response started");
+  t.equal((await client.get("/crash")).status, 500, "an unexpected cleanup failure is a 500, not the handler's 200");
 });
 
 t.test("a dependency that raises HttpException short-circuits the handler", async (t) => {
