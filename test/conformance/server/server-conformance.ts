@@ -189,6 +189,33 @@ export function serverConformance(t: Test, name: string, makeServer: () => Conne
     t.same(statuses, [200, 400]);
   });
 
+  t.test(`${name}: garbage pipelined behind a response in progress: no 400 spliced into it, connection closed`, async (t) => {
+    const release = deferred();
+    const { port } = await start(t, async (scope, _receive, send) => {
+      if (scope.type !== "http") return;
+      await send({ type: "http.response.start", status: 200, headers: [] });
+      await send({ type: "http.response.body", body: "first part;", moreBody: true });
+      await release.promise;
+      await send({ type: "http.response.body", body: "second part" });
+    });
+    t.teardown(() => release.resolve());
+    const socket = await openSocket(port);
+    socket.on("error", () => {});
+    let text = "";
+    const headSeen = deferred();
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      if (text.includes("first part;")) headSeen.resolve();
+    });
+    socket.write("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    await headSeen.promise;
+    socket.write("NOT A REQUEST\r\n\r\n");
+    await closed;
+    t.match(text, /^HTTP\/1\.1 200 /);
+    t.notMatch(text, /HTTP\/1\.1 400/, "no second status line inside the first response");
+  });
+
   t.test(`${name}: HTTP/1.0 without keep-alive: the connection closes after the response`, async (t) => {
     const { port } = await start(t, echoApp);
     const { responses, closed } = await rawRequest(port, "GET /a HTTP/1.0\r\n\r\n");

@@ -393,3 +393,62 @@ t.test("a request without a body touches no stream: receive() attaches no listen
   await rawRequest(port, GET, { responses: 1 });
   t.same(await counts.promise, [0, 0, 0, 1]);
 });
+
+t.test("receive() twice at once, and bodies of the wrong type, are ProtocolErrors", async (t) => {
+  const concurrent = deferred<unknown>();
+  const out = deferred<unknown[]>();
+  const { port } = await start(t, async (_scope, receive, send) => {
+    const first = receive();
+    concurrent.resolve(await receive().catch((err: unknown) => err));
+    await first;
+    await send(START);
+    const badBody = await send({ type: "http.response.body", body: 42 as unknown as string }).catch((err: unknown) => err);
+    const final = await send(BODY).then(
+      () => "ok",
+      (err: unknown) => err,
+    );
+    out.resolve([badBody, final]);
+  });
+  const socket = await openSocket(port);
+  const result = collectResponses(socket, { responses: 1 });
+  socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n");
+  t.match(await concurrent.promise, { name: "ProtocolError", message: /expected one receive\(\) at a time/ });
+  socket.write("body");
+  const [badBody, final] = await out.promise;
+  t.match(badBody, { name: "ProtocolError", message: /expected a string or Uint8Array body, got number/ });
+  t.equal(final, "ok", "a rejected body event does not advance the state");
+  const { responses } = await result;
+  t.equal(responses[0].body, "done");
+});
+
+t.test("header pairs that are not strings, or named __proto__, are ProtocolErrors", async (t) => {
+  for (const headers of [[["x-n", 1]], [["__proto__", "x"]], [[null, "x"]]]) {
+    const results = deferred<Array<"ok" | Error>>();
+    const { port } = await start(t, scripted([{ type: "http.response.start", status: 200, headers } as unknown as SendEvent, BODY], results.resolve));
+    const { responses } = await rawRequest(port, GET, { responses: 1 });
+    const [, body] = await results.promise;
+    t.match(body, { name: "ProtocolError", message: /expected valid response header names and values/ }, JSON.stringify(headers));
+    t.equal(responses[0].status, 500);
+  }
+});
+
+t.test("an app that answers without reading the whole body: the rest is drained and keep-alive goes on", async (t) => {
+  const answered = deferred();
+  const { port } = await start(t, async (scope, receive, send) => {
+    if (scope.type !== "http") return;
+    if (scope.method === "POST") await receive(); // first chunk only
+    await send(START);
+    await send({ type: "http.response.body", body: scope.method });
+    answered.resolve();
+  });
+  const socket = await openSocket(port);
+  const result = collectResponses(socket, { responses: 2 });
+  socket.write("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+  await answered.promise;
+  socket.write("3\r\ndef\r\n0\r\n\r\n" + GET);
+  const { responses } = await result;
+  t.same(
+    responses.map((r) => r.body),
+    ["POST", "GET"],
+  );
+});
