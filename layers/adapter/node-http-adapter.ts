@@ -11,6 +11,22 @@
  * - events that complete synchronously return shared pre-resolved promises;
  * - a single-shot response is one `writeHead` + one `end` with a computed content-length.
  *
+ * Decisions (each one visible to apps):
+ * - `scope.path` is `decodeURIComponent(rawPath)` (so `%2F` becomes `/`; `rawPath` keeps it). A
+ *   malformed escape or one that is not UTF-8 (`/a%zz`, `/a%FF`) gets a 400 before the app runs,
+ *   rather than passing the raw path on under the decoded name.
+ * - Host missing on HTTP/1.1, or repeated: 400 before the app (RFC 9112 §3.2).
+ * - Content-Length over `maxBodySize`: 413 + `connection: close` before the app. A streamed body
+ *   passing the limit: `receive()` rejects with `BodyTooLargeError`; the adapter itself answers
+ *   413 (if the app has sent nothing) and closes; later sends from the app are silently dropped.
+ * - `http.response.start` is stored, not written: the head goes out with the first body event
+ *   (so a single-shot response is one write with its content-length). If node then rejects a
+ *   header, `send` rejects with a `ProtocolError` and the state goes back to idle (nothing reached
+ *   the wire, so a 500 can still be sent).
+ * - The response-started rule follows the protocol state: an app that fails or returns after
+ *   `http.response.start` gets its connection destroyed even if node had not flushed the head.
+ * - Headers are built eagerly as a plain array (see {@link buildScope} for the measurement).
+ *
  * Deliberately left out: `Expect: 100-continue` (node answers it before the request event),
  * trailers, upgrades (WebSockets come with the uWebSockets.js server).
  *
@@ -132,7 +148,7 @@ async function runApp(app: App, scope: HttpScope, exchange: NodeHttpExchange): P
 }
 
 /** Per-request state: the request stream, the response, and the protocol position. */
-export class NodeHttpExchange {
+class NodeHttpExchange {
   readonly adapter: NodeHttpAdapter;
   readonly req: WithExchange<IncomingMessage>;
   readonly res: WithExchange<ServerResponse>;
