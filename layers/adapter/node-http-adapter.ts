@@ -391,10 +391,9 @@ class NodeHttpExchange {
     const status = this.status;
     const res = this.res;
     const headers = toNodeHeaders(this.headers as HeaderList);
-    if (length >= 0 && headers[kFramed] !== true && status >= 200 && status !== 204 && status !== 304) {
+    if (length >= 0 && !lastListFramed && status >= 200 && status !== 204 && status !== 304) {
       headers["content-length"] = length;
     }
-    delete headers[kFramed];
     // During a graceful close, end keep-alive connections after this response (node then sends
     // `Connection: close` and closes once it is written); after a body overflow, the rest of the
     // body is still unread on the wire.
@@ -500,9 +499,13 @@ function onResDrain(this: WithExchange<ServerResponse>): void {
 
 // --- scope -----------------------------------------------------------------------------------
 
-/** Marks a header object whose app headers already frame the body (content-length/transfer-encoding). */
-const kFramed = Symbol("laminar.framed");
-type NodeHeaders = OutgoingHttpHeaders & { [kFramed]?: boolean };
+/**
+ * Whether the list last converted by {@link toNodeHeaders} already frames the body
+ * (content-length or transfer-encoding). A module variable rather than a marker property on the
+ * header object: deleting a property afterwards would turn the object into a slow dictionary.
+ */
+let lastListFramed = false;
+type NodeHeaders = OutgoingHttpHeaders;
 
 /**
  * Converts the app's header list to the object `writeHead` takes. Repeated names become arrays
@@ -511,6 +514,7 @@ type NodeHeaders = OutgoingHttpHeaders & { [kFramed]?: boolean };
  */
 function toNodeHeaders(list: HeaderList): NodeHeaders {
   const out: NodeHeaders = {};
+  lastListFramed = false;
   for (let i = 0; i < list.length; i++) {
     const pair = list[i];
     const name = pair[0];
@@ -525,7 +529,7 @@ function toNodeHeaders(list: HeaderList): NodeHeaders {
     else out[name] = [String(prev), value];
     if (name.length === 14 || name.length === 17) {
       const lower = name.toLowerCase();
-      if (lower === "content-length" || lower === "transfer-encoding") out[kFramed] = true;
+      if (lower === "content-length" || lower === "transfer-encoding") lastListFramed = true;
     }
   }
   return out;
