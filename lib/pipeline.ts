@@ -44,8 +44,10 @@ export function buildPipeline(parts: PipelineParts): EventApp {
   const router = new RouterApp(parts.createRouter());
   for (const route of parts.routes) router.route([...route.methods], route.path, compileRoute(route, parts.compile));
   for (const { prefix, app } of parts.mounts) router.mount(prefix, app);
-  return compose(
-    [errorMiddleware({ logger: parts.logger, debug: parts.debug }), ...parts.middleware, exceptionMiddleware(parts.exceptionHandlers)],
-    router.handle,
-  );
+  const { logger, debug, exceptionHandlers } = parts;
+  if (parts.middleware.length === 0) {
+    // Nothing between them: the error and exception layers share one frame (same behaviour).
+    return compose([errorMiddleware({ logger, debug, exceptions: exceptionHandlers })], router.handle);
+  }
+  return compose([errorMiddleware({ logger, debug }), ...parts.middleware, exceptionMiddleware(exceptionHandlers)], router.handle);
 }

@@ -136,6 +136,15 @@ export type Receive = () => Promise<ReceiveEvent>;
  */
 export type Send = (event: SendEvent) => Promise<void>;
 
+/**
+ * The promise a server's `send()` returns when it accepted an event synchronously (stored a
+ * response start, wrote a body without backpressure). It is a fast-path hint, not a promise of
+ * its own kind: an app that sees `send(start) === SENT` may send the body at once instead of
+ * waiting a microtask; any other return value must be awaited. Servers should return it whenever
+ * they can; wrappers that return their own promises lose nothing but the shortcut.
+ */
+export const SENT: Promise<void> = Promise.resolve();
+
 /** An application: the one shape every layer above the adapter speaks. */
 export type App = (scope: Scope, receive: Receive, send: Send) => Promise<void>;
 

@@ -46,6 +46,7 @@ import type {
   Send,
   SendEvent,
 } from "./events.js";
+import { SENT } from "./events.js";
 import type { Logger } from "../../lib/logger.js";
 import { BodyTooLargeError, LaminarError, ProtocolError } from "../../lib/errors.js";
 import {
@@ -70,7 +71,8 @@ export interface NodeHttpAdapterOptions {
 }
 
 const EMPTY = new Uint8Array(0);
-const RESOLVED: Promise<void> = Promise.resolve();
+/** Accepted synchronously: the shared {@link SENT} promise, which apps may recognise. */
+const RESOLVED: Promise<void> = SENT;
 const DISCONNECT: HttpDisconnectEvent = Object.freeze({ type: "http.disconnect" as const });
 const DISCONNECT_PROMISE: Promise<ReceiveEvent> = Promise.resolve(DISCONNECT);
 const FINAL_EMPTY: HttpRequestEvent = Object.freeze({ type: "http.request" as const, body: EMPTY, moreBody: false });

@@ -12,6 +12,7 @@
  * @module
  */
 import type { App, HttpScope, Receive, Send, SendEvent } from "../adapter/events.js";
+import { SENT } from "../adapter/events.js";
 import type { DependencyResolver, Resolution } from "../di/resolver.js";
 import type { DependencyMap } from "../di/dependency.js";
 import type { Check, Validator } from "../validator/validator.js";
@@ -201,7 +202,13 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
-/** Sends a whole response: start, then the body once the start was accepted. */
+/**
+ * Sends a whole response: start, then the body once the start was accepted. When the server took
+ * the start synchronously (it returned {@link SENT}), the body follows in the same tick, with no
+ * promise or closure of our own.
+ */
 function sendAll(send: Send, start: SendEvent, body: string): Promise<void> {
-  return send(start).then(() => send({ type: "http.response.body", body, moreBody: false }));
+  const started = send(start);
+  if (started === SENT) return send({ type: "http.response.body", body, moreBody: false });
+  return started.then(() => send({ type: "http.response.body", body, moreBody: false }));
 }

@@ -16,12 +16,19 @@ import type { App, HttpScope, Send } from "../adapter/events.js";
 import type { Logger } from "../../lib/logger.js";
 import type { Middleware } from "./middleware.js";
 import { hasAfterResponse, runAfterResponse } from "./after-response.js";
+import { answerException, type ExceptionHandlers } from "./exception-middleware.js";
 
 /** Options for {@link errorMiddleware}. */
 export interface ErrorMiddlewareOptions {
   logger: Logger;
   /** Include the error's name, message and stack in 500 bodies. Never in production. */
   debug?: boolean;
+  /**
+   * Exception handlers to apply first, in the same frame. The pipeline passes them when there is
+   * no user middleware between the error and the exception layer: the two layers then cost one
+   * async frame per request instead of two, with the same behaviour.
+   */
+  exceptions?: ExceptionHandlers;
 }
 
 const INTERNAL_ERROR_BODY = '{"detail":"Internal Server Error"}';
@@ -46,14 +53,25 @@ async function sendServerError(send: Send, error: unknown, debug: boolean): Prom
 
 /** Creates the error layer. */
 export function errorMiddleware(options: ErrorMiddlewareOptions): Middleware {
-  const { logger } = options;
+  const { logger, exceptions } = options;
   const debug = options.debug ?? false;
   return (next: App): App =>
     async function errorLayer(scope, receive, send) {
       if (scope.type !== "http") return next(scope, receive, send);
       try {
         await next(scope, receive, send);
-      } catch (error) {
+      } catch (thrown) {
+        let error = thrown;
+        if (exceptions !== undefined) {
+          try {
+            if (await answerException(exceptions, error, scope, send)) {
+              if (hasAfterResponse(scope)) await runAfterResponse(scope, logger);
+              return;
+            }
+          } catch (fromHandler) {
+            error = fromHandler;
+          }
+        }
         logger.error({ err: error, method: scope.method, path: scope.path }, "unhandled error in request");
         let answered = true;
         try {

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { App, HttpScope } from "../adapter/events.js";
+import type { App, HttpScope, Send } from "../adapter/events.js";
 import type { Middleware } from "./middleware.js";
 import { HttpException, LaminarError, RequestValidationError } from "../../lib/errors.js";
 import { JSONResponse, type AnyResponse } from "../handler/responses.js";
@@ -66,6 +66,25 @@ export function defaultExceptionHandlers(): ExceptionHandlers {
     });
 }
 
+/**
+ * Answers `error` with its registered handler. Resolves true when a response was sent, false when
+ * no handler is registered for it; rejects with the handler's own error if the handler throws,
+ * and with `error` itself if the response had already started (a second start was refused).
+ */
+export async function answerException(handlers: ExceptionHandlers, error: unknown, scope: HttpScope, send: Send): Promise<boolean> {
+  const handler = handlers.lookup(error);
+  if (handler === undefined) return false;
+  const response = await handler(error, scope);
+  try {
+    await response.sendTo(send);
+  } catch {
+    // The response had already started: nothing can be answered any more, so the original error
+    // goes up and the connection is closed.
+    throw error;
+  }
+  return true;
+}
+
 /** Creates the exception layer with the given handlers. */
 export function exceptionMiddleware(handlers: ExceptionHandlers): Middleware {
   return (next: App): App =>
@@ -73,17 +92,7 @@ export function exceptionMiddleware(handlers: ExceptionHandlers): Middleware {
       try {
         await next(scope, receive, send);
       } catch (error) {
-        if (scope.type !== "http") throw error;
-        const handler = handlers.lookup(error);
-        if (handler === undefined) throw error;
-        const response = await handler(error, scope);
-        try {
-          await response.sendTo(send);
-        } catch {
-          // The response had already started (send refused a second start): nothing can be
-          // answered any more, so the original error goes up and the connection is closed.
-          throw error;
-        }
+        if (scope.type !== "http" || !(await answerException(handlers, error, scope, send))) throw error;
       }
     };
 }

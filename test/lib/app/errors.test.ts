@@ -110,3 +110,41 @@ t.test("a thrown non-Error value is still a 500", async (t) => {
   });
   t.equal((await new TestClient(app).get("/string")).status, 500);
 });
+
+t.test("the same answers whether or not user middleware sits between the error and exception layers", async (t) => {
+  // Without user middleware the two layers share one frame; with it they are separate. Same behaviour.
+  for (const withMiddleware of [false, true]) {
+    const logger = capturingLogger();
+    const app = new App({ logger });
+    if (withMiddleware) app.use((next) => (scope, receive, send) => next(scope, receive, send));
+    app.exceptionHandler(DomainError, () => new JSONResponse({ kind: "domain" }, { status: 409 }));
+    app.exceptionHandler(OutOfStock, () => {
+      throw new Error("the handler itself failed");
+    });
+    app.get("/http", () => {
+      throw new HttpException(404, "nope");
+    });
+    app.get("/domain", () => {
+      throw new DomainError("x");
+    });
+    app.get("/handler-fails", () => {
+      throw new OutOfStock("y");
+    });
+    app.get("/plain", () => {
+      throw new Error("z");
+    });
+    app.get("/serialize", () => ({ n: 1n }));
+    const client = new TestClient(app);
+    const label = withMiddleware ? "with middleware" : "without middleware";
+    t.equal((await client.get("/http")).status, 404, label);
+    t.equal((await client.get("/domain")).status, 409, label);
+    t.equal((await client.get("/handler-fails")).status, 500, label);
+    t.equal((await client.get("/plain")).status, 500, label);
+    t.equal((await client.get("/serialize")).status, 500, label);
+    t.same(
+      logger.errors.map((e) => ((e.obj as { err: Error }).err).message),
+      ["the handler itself failed", "z", "Could not serialize the response of GET /serialize: Do not know how to serialize a BigInt"],
+      `${label}: what was logged`,
+    );
+  }
+});
