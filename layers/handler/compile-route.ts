@@ -105,9 +105,8 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
     return issues;
   }
 
-  /** Reads, parses and validates the JSON body into `ctx`; appends its issues. */
-  async function validateBody(ctx: RequestContext, issues: ValidationIssue[] | undefined): Promise<ValidationIssue[] | undefined> {
-    const bytes = await readBody(ctx.receive, bodyLimit);
+  /** Parses and validates the JSON body bytes into `ctx`; appends its issues. */
+  function checkBodyBytes(ctx: RequestContext, bytes: Buffer, issues: ValidationIssue[] | undefined): ValidationIssue[] | undefined {
     const value = parseJsonBody(bytes, ctx.contentType());
     if (value === undefined) {
       (issues ??= []).push({ loc: ["body"], msg: "Field required", type: "missing", input: null });
@@ -137,7 +136,7 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
   }
 
   /** Runs the handler and the after-handler cleanups; defers the after-response ones. */
-  async function invoke(ctx: RequestContext, resolution: Resolution | undefined, send: Send): Promise<void> {
+  async function invoke(ctx: RequestContext, resolution: Resolution, send: Send): Promise<void> {
     let result: unknown;
     let failed = false;
     let error: unknown;
@@ -147,7 +146,7 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
       failed = true;
       error = thrown;
     }
-    if (resolution !== undefined && !resolution.exits.empty) {
+    if (!resolution.exits.empty) {
       const exits = resolution.exits;
       try {
         await exits.run("after-handler", failed ? error : undefined);
@@ -165,17 +164,22 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
     return respond(result, send);
   }
 
-  /** The general chain: validation, body, dependencies, handler, cleanups, response. */
+  /**
+   * The general chain: validation, body, dependencies, handler, cleanups, response. One async
+   * frame (plus the body reader's); the handler is awaited only when it returned a promise.
+   */
   async function route(scope: HttpScope, receive: Receive, send: Send): Promise<void> {
     const ctx = new RequestContext(scope, receive);
     let issues = validatesSync ? validateSync(ctx) : undefined;
-    if (checkBody !== undefined) issues = await validateBody(ctx, issues);
+    if (checkBody !== undefined) issues = checkBodyBytes(ctx, await readBody(receive, bodyLimit), issues);
     if (issues !== undefined) throw new RequestValidationError(issues);
-    let resolution: Resolution | undefined;
-    if (dependencies !== null) {
-      resolution = await dependencies.resolve(ctx);
-      ctx.deps = resolution.values as Record<string, never>;
+    if (dependencies === null) {
+      let result: unknown = handler(ctx as never);
+      if (isThenable(result)) result = await result;
+      return respond(result, send);
     }
+    const resolution = await dependencies.resolve(ctx);
+    ctx.deps = resolution.values as Record<string, never>;
     return invoke(ctx, resolution, send);
   }
 
