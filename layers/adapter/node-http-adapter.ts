@@ -34,7 +34,9 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
+import type { Socket } from "node:net";
 import type {
+  Address,
   App,
   HeaderList,
   HttpDisconnectEvent,
@@ -227,25 +229,43 @@ class NodeHttpExchange {
     if (resolve === null) return;
     const reject = this.pendingReject as (err: unknown) => void;
     const req = this.req;
-    let next: Promise<ReceiveEvent> | null = null;
     const chunk = req.read() as Buffer | null;
-    if (chunk !== null) next = this.chunkPromise(chunk);
-    else if (req.readableEnded) next = this.finalPromise();
-    else if (req.destroyed || this.dropped) next = this.disconnectPromise();
-    if (next === null) return;
+    let event: ReceiveEvent | null = null;
+    let failed: Promise<ReceiveEvent> | null = null;
+    if (chunk !== null) {
+      event = this.chunkEvent(chunk);
+      if (event === null) failed = this.overflow();
+    } else if (req.readableEnded) {
+      this.finishBody();
+      event = FINAL_EMPTY;
+    } else if (req.destroyed || this.dropped) {
+      this.dropped = true;
+      this.finishBody();
+      event = DISCONNECT;
+    } else {
+      return;
+    }
     this.pendingResolve = null;
     this.pendingReject = null;
-    next.then(resolve, reject);
+    // Settle the pending promise directly: no intermediate promise per chunk.
+    if (failed !== null) failed.then(resolve, reject);
+    else resolve(event!);
   }
 
   private chunkPromise(chunk: Buffer): Promise<ReceiveEvent> {
+    const event = this.chunkEvent(chunk);
+    return event === null ? this.overflow() : Promise.resolve(event);
+  }
+
+  /** The event for a chunk just read, or null when it passes the body limit. */
+  private chunkEvent(chunk: Buffer): HttpRequestEvent | null {
     this.received += chunk.length;
-    if (this.received > this.adapter.maxBodySize) return this.overflow();
+    if (this.received > this.adapter.maxBodySize) return null;
     const req = this.req;
     // `complete` is node's "whole message parsed"; with nothing left buffered this is the last chunk.
     const last = req.complete && req.readableLength === 0;
     if (last) this.finishBody();
-    return Promise.resolve({ type: "http.request", body: chunk, moreBody: !last });
+    return { type: "http.request", body: chunk, moreBody: !last };
   }
 
   private finalPromise(): Promise<ReceiveEvent> {
@@ -509,6 +529,26 @@ function onResDrain(this: WithExchange<ServerResponse>): void {
 let lastListFramed = false;
 type NodeHeaders = OutgoingHttpHeaders;
 
+/** Where a connection's addresses are cached (a symbol: no closure, no visible property). */
+const kAddresses = Symbol("laminar.addresses");
+type SocketWithAddresses = Socket & { [kAddresses]?: { client: Address | null; server: Address | null } };
+
+/**
+ * The peer and local addresses of a connection, read once per connection: node's address getters
+ * re-check the socket handle on every call, and a keep-alive connection serves many requests.
+ * The tuples are frozen because every request on the connection shares them.
+ */
+function addressesOf(socket: Socket): { client: Address | null; server: Address | null } {
+  const cached = (socket as SocketWithAddresses)[kAddresses];
+  if (cached !== undefined) return cached;
+  const addresses = {
+    client: socket.remoteAddress === undefined ? null : (Object.freeze([socket.remoteAddress, socket.remotePort as number]) as Address),
+    server: socket.localAddress === undefined ? null : (Object.freeze([socket.localAddress, socket.localPort as number]) as Address),
+  };
+  (socket as SocketWithAddresses)[kAddresses] = addresses;
+  return addresses;
+}
+
 /**
  * Converts the app's header list to the object `writeHead` takes. Repeated names become arrays
  * (node writes one line per value, which `set-cookie` needs, RFC 6265 §3). The object form is
@@ -588,8 +628,8 @@ function buildScope(exchange: NodeHttpExchange, req: IncomingMessage): HttpScope
     headers,
     httpVersion: req.httpVersionMinor === 0 ? "1.0" : "1.1",
     scheme: (socket as TLSSocket).encrypted === true ? "https" : "http",
-    client: socket.remoteAddress === undefined ? null : [socket.remoteAddress, socket.remotePort as number],
-    server: socket.localAddress === undefined ? null : [socket.localAddress, socket.localPort as number],
+    client: addressesOf(socket).client,
+    server: addressesOf(socket).server,
     rootPath: "",
     state: adapterState === undefined ? {} : { ...adapterState },
     pathParams: undefined,

@@ -24,7 +24,7 @@ import { deferAfterResponse } from "../middleware/after-response.js";
 import { mergeInputs } from "./merge-schemas.js";
 import { RequestContext } from "./request-context.js";
 import { isResponse } from "./responses.js";
-import { parseJsonBody, readBody } from "../validator/request-inputs.js";
+import { parseJsonBody, wholeBodyOrRest } from "../validator/request-inputs.js";
 
 /** What compiling a route needs from the app. */
 export interface RouteCompileContext {
@@ -171,7 +171,10 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
   async function route(scope: HttpScope, receive: Receive, send: Send): Promise<void> {
     const ctx = new RequestContext(scope, receive);
     let issues = validatesSync ? validateSync(ctx) : undefined;
-    if (checkBody !== undefined) issues = checkBodyBytes(ctx, await readBody(receive, bodyLimit), issues);
+    if (checkBody !== undefined) {
+      const whole = wholeBodyOrRest(await receive(), receive, bodyLimit);
+      issues = checkBodyBytes(ctx, whole instanceof Promise ? await whole : whole, issues);
+    }
     if (issues !== undefined) throw new RequestValidationError(issues);
     if (dependencies === null) {
       let result: unknown = handler(ctx as never);
@@ -195,15 +198,20 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
       if (issues !== undefined) throw new RequestValidationError(issues);
     }
     const result = handler(ctx as never);
-    if (isThenable(result)) return Promise.resolve(result).then((value) => respond(value, send));
+    if (isThenable(result)) return result.then((value) => respond(value, send));
     return respond(result, send);
   }
 
   return (checkBody === undefined && dependencies === null ? directRoute : route) as App;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+/**
+ * Whether a handler's result must be awaited. Native promises only (what async handlers return):
+ * probing every plain result for a `then` property costs a megamorphic lookup per request, and
+ * a handler that returns some other thenable can `await` it itself.
+ */
+function isThenable(value: unknown): value is Promise<unknown> {
+  return value instanceof Promise;
 }
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 import { BodyTooLargeError, ClientDisconnectedError, ProtocolError } from "../../lib/errors.js";
-import type { Receive } from "../adapter/events.js";
+import type { Receive, ReceiveEvent } from "../adapter/events.js";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -21,11 +21,29 @@ const EMPTY = Buffer.alloc(0);
  * @throws ProtocolError on any other event.
  */
 export async function readBody(receive: Receive, maxBytes: number): Promise<Buffer> {
+  return readBodyFrom(await receive(), receive, maxBytes);
+}
+
+/**
+ * The body whose first event the caller already awaited. The common case — the whole body in
+ * that one event — returns at once, with no async frame of its own; the pipeline uses it to spare
+ * a promise and a microtask per request.
+ */
+export function wholeBodyOrRest(first: ReceiveEvent, receive: Receive, maxBytes: number): Buffer | Promise<Buffer> {
+  if (first.type === "http.request" && !first.moreBody && first.body.byteLength <= maxBytes) return asBuffer(first.body);
+  return readBodyFrom(first, receive, maxBytes);
+}
+
+function asBuffer(body: Uint8Array): Buffer {
+  if (body.byteLength === 0) return EMPTY;
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+async function readBodyFrom(firstEvent: ReceiveEvent, receive: Receive, maxBytes: number): Promise<Buffer> {
   let first: Uint8Array | undefined;
   let chunks: Uint8Array[] | undefined;
   let total = 0;
-  for (;;) {
-    const event = await receive();
+  for (let event = firstEvent; ; event = await receive()) {
     if (event.type === "http.request") {
       const length = event.body.byteLength;
       if (length > 0) {
@@ -43,5 +61,5 @@ export async function readBody(receive: Receive, maxBytes: number): Promise<Buff
   }
   if (chunks !== undefined) return Buffer.concat(chunks, total);
   if (first === undefined) return EMPTY;
-  return Buffer.isBuffer(first) ? first : Buffer.from(first.buffer, first.byteOffset, first.byteLength);
+  return asBuffer(first);
 }

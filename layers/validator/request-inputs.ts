@@ -6,5 +6,5 @@
  */
 export { parseQuery, MAX_QUERY_PAIRS } from "./query-string.js";
 export { headersToObject, parseCookies } from "./request-headers.js";
-export { readBody } from "./request-body.js";
+export { readBody, wholeBodyOrRest } from "./request-body.js";
 export { parseJsonBody, isJsonContentType } from "./json-body.js";
