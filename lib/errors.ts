@@ -100,6 +100,13 @@ export const DependencyCycleError = defineError("LMR_ERR_DEPENDENCY_CYCLE", "Dep
 export const InvalidDependencyError = defineError("LMR_ERR_INVALID_DEPENDENCY", "Invalid dependency %s: %s", 500, "InvalidDependencyError");
 /** A JSON Schema that ajv or the serializer compiler rejected. */
 export const SchemaCompileError = defineError("LMR_ERR_SCHEMA_COMPILE", "Invalid schema for %s: %s", 500, "SchemaCompileError");
+/** The uWebSockets.js binary could not be loaded (not installed, or no build for this platform/Node ABI). */
+export const UwsUnavailableError = defineError(
+  "LMR_ERR_UWS_UNAVAILABLE",
+  "uWebSockets.js could not be loaded (%s); use the default node:http server instead (omit `server`, or pass server: \"node\")",
+  500,
+  "UwsUnavailableError",
+);
 
 // --- Errors users raise ---------------------------------------------------------------------
 

@@ -43,7 +43,8 @@ export function parseJsonBody(bytes: Buffer, contentType: string | undefined): u
   if (bytes.length === 0) return undefined;
   if (!isJsonContentType(contentType)) throw new UnsupportedMediaTypeError(contentType ?? "(none)", "application/json");
   const start = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  const text = bytes.toString("utf8", start);
+  // toString() without offsets is node's fast path; the offset form normalizes its arguments.
+  const text = start === 0 ? bytes.toString() : bytes.toString("utf8", start);
   let value: unknown;
   try {
     value = JSON.parse(text);
