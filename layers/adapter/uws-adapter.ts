@@ -1,0 +1,611 @@
+/**
+ * Layer 2 for uWebSockets.js: turns one uWS `HttpResponse`/`HttpRequest` pair into
+ * `(scope, receive, send)`, runs the app, and enforces the event protocol exactly as
+ * {@link NodeHttpAdapter} does (same protocol state machine, same error bodies, same
+ * response-started rule).
+ *
+ * uWS rules this file follows (breaking them crashes the process or corrupts the stream):
+ * - the request object lives only during the handler's synchronous part: method, url, query and
+ *   headers are copied once, in one `forEach`, before anything else;
+ * - `res.onAborted` is attached before the handler returns unless the handler already answered;
+ *   after it fires, or after a successful `end`, `res` is never touched again (`gone`);
+ * - the body must be taken in the handler too (`onData`), or uWS drops it: chunks are copied
+ *   (uWS neuters the ArrayBuffer after the callback) into a queue that `receive()` drains; a queue
+ *   past {@link BODY_HIGH_WATER} pauses the socket until the app reads;
+ * - every write is inside `res.cork()` (outside the handler an uncorked write is a syscall each);
+ * - streamed responses wait for `onWritable` when `write` reports backpressure, so a slow reader
+ *   holds at most one chunk in uWS's buffer.
+ *
+ * Differences from node:http that apps can see (see the README and the conformance skips):
+ * `scope.client` has port 0 (this uWS build exposes no remote port); `httpVersion` is always
+ * "1.1" (uWS answers HTTP/1.0 with 505); an app's content-length/transfer-encoding header is
+ * replaced by uWS's own framing (content-length for a single body, chunked when streaming).
+ *
+ * @module
+ */
+import type { HttpRequest, HttpResponse } from "uWebSockets.js";
+import type {
+  Address,
+  App,
+  HeaderList,
+  HttpDisconnectEvent,
+  HttpRequestEvent,
+  HttpResponseBodyEvent,
+  HttpScope,
+  Receive,
+  ReceiveEvent,
+  Send,
+  SendEvent,
+} from "./events.js";
+import { SENT } from "./events.js";
+import type { Logger } from "../../lib/logger.js";
+import { BodyTooLargeError, LaminarError, ProtocolError } from "../../lib/errors.js";
+import {
+  RESPONSE_COMPLETE,
+  RESPONSE_IDLE,
+  RESPONSE_STARTED,
+  type ResponseState,
+  advanceResponseState,
+  protocolError,
+  responseNotCompleted,
+} from "./protocol-state.js";
+import { statusLine, writeUwsError } from "./uws-error-response.js";
+import { invalidHeader, isFramingHeader } from "./uws-headers.js";
+
+/** Settings shared by every request of one server. */
+export interface UwsAdapterOptions {
+  logger: Logger;
+  maxBodySize: number;
+  /** Request target (path + `?` + query) longer than this: 414. */
+  maxUrlLength: number;
+  /** Request line plus headers larger than this: 431 (counted from what uWS parsed). */
+  maxHeaderSize: number;
+  /** A request whose body has not fully arrived this long after its headers: 408. 0 disables. */
+  requestTimeout: number;
+  /** The local address the server listens on (uWS has no per-connection local address). */
+  serverAddress: Address;
+  state?: Record<string, unknown>;
+}
+
+/** Queued request-body bytes past which the socket is paused until the app reads. */
+const BODY_HIGH_WATER = 64 * 1024;
+
+const RESOLVED: Promise<void> = SENT;
+const DISCONNECT: HttpDisconnectEvent = Object.freeze({ type: "http.disconnect" as const });
+const DISCONNECT_PROMISE: Promise<ReceiveEvent> = Promise.resolve(DISCONNECT);
+const FINAL_EMPTY: HttpRequestEvent = Object.freeze({ type: "http.request" as const, body: new Uint8Array(0), moreBody: false });
+const FINAL_EMPTY_PROMISE: Promise<ReceiveEvent> = Promise.resolve(FINAL_EMPTY);
+
+/**
+ * Runs apps for uWS requests. One per server; register {@link UwsAdapter.handle} (bound) with
+ * `app.any("/*", adapter.handle)`.
+ */
+export class UwsAdapter {
+  /** Set by the server when it starts closing: responses from then on carry `connection: close`. */
+  closing = false;
+  /** Requests whose response is neither ended nor aborted. */
+  inFlight = 0;
+  /** Called when {@link inFlight} drops to 0 (the server's graceful close waits on it). */
+  onIdle: (() => void) | null = null;
+  readonly app: App;
+  readonly options: UwsAdapterOptions;
+
+  constructor(app: App, options: UwsAdapterOptions) {
+    this.app = app;
+    this.options = options;
+    this.handle = this.handle.bind(this);
+  }
+
+  /** The uWS route handler. Everything read from `req` is read here, synchronously. */
+  handle(res: HttpResponse, req: HttpRequest): void {
+    const options = this.options;
+    const method = req.getCaseSensitiveMethod();
+    const rawPath = req.getUrl();
+    // Typed as string, but this build returns undefined when there is no `?`.
+    const queryString = (req.getQuery() as string | undefined) ?? "";
+    const headers: HeaderList = [];
+    let headerBytes = method.length + rawPath.length + queryString.length + 12; // "M P?Q HTTP/1.1\r\n"
+    let contentLength = -1;
+    let hasBody = false;
+    let hostCount = 0;
+    req.forEach((name, value) => {
+      headers.push([name, value]);
+      headerBytes += name.length + value.length + 4;
+      if (name.length === 14 && name === "content-length") {
+        contentLength = Number(value);
+        if (contentLength > 0) hasBody = true;
+      } else if (name.length === 17 && name === "transfer-encoding") {
+        hasBody = true;
+      } else if (name.length === 4 && name === "host") {
+        hostCount++;
+      }
+    });
+    // uWS's own header limit is a compile-time constant (far above 16 KiB in this build, answered
+    // with an HTML 431); the configured limit is applied here, to what uWS parsed.
+    if (headerBytes > options.maxHeaderSize) return writeUwsError(res, 431, undefined, true);
+    // RFC 9112 §3 / RFC 9110 §15.5.15.
+    if (rawPath.length + (queryString === "" ? 0 : queryString.length + 1) > options.maxUrlLength) {
+      return writeUwsError(res, 414, undefined, true);
+    }
+    let path = rawPath;
+    if (rawPath.indexOf("%") !== -1) {
+      try {
+        path = decodeURIComponent(rawPath);
+      } catch {
+        return writeUwsError(res, 400, "Malformed percent-encoding in the request path", true);
+      }
+    }
+    if (hostCount !== 1) {
+      // RFC 9112 §3.2 (uWS only speaks HTTP/1.1, so Host is always required).
+      return writeUwsError(res, 400, hostCount === 0 ? "Missing Host header" : "More than one Host header", true);
+    }
+    if (contentLength > options.maxBodySize) return writeUwsError(res, 413, undefined, true);
+
+    const exchange = new UwsExchange(this, res, method === "HEAD", hasBody);
+    res.onAborted(exchange.aborted);
+    if (hasBody) exchange.startBody();
+    this.inFlight++;
+    const state = options.state;
+    const scope: HttpScope = {
+      type: "http",
+      method,
+      path,
+      rawPath,
+      queryString,
+      headers,
+      httpVersion: "1.1",
+      scheme: "http",
+      client: [remoteAddress(res), 0],
+      server: options.serverAddress,
+      rootPath: "",
+      state: state === undefined ? {} : { ...state },
+      pathParams: undefined,
+      extensions: undefined,
+    };
+    void runApp(this.app, scope, exchange);
+  }
+
+  /** An exchange's response is over (ended, aborted or answered by the adapter). */
+  released(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.onIdle !== null) this.onIdle();
+  }
+}
+
+/** Runs the app and applies the response-started invariant to however it ends. */
+async function runApp(app: App, scope: HttpScope, exchange: UwsExchange): Promise<void> {
+  try {
+    await app(scope, exchange.receive, exchange.send);
+  } catch (err) {
+    exchange.appFailed(scope, err);
+    return;
+  }
+  exchange.appReturned(scope);
+}
+
+const BODY_UNREAD = 0;
+const BODY_READING = 1;
+const BODY_DONE = 2;
+
+/** Per-request state. */
+class UwsExchange {
+  readonly adapter: UwsAdapter;
+  readonly res: HttpResponse;
+  readonly receive: Receive;
+  readonly send: Send;
+  /** Bound once: the onAborted handler. */
+  readonly aborted: () => void;
+  readonly isHead: boolean;
+  readonly hasBody: boolean;
+  responseState: ResponseState = RESPONSE_IDLE;
+  bodyState = BODY_UNREAD;
+  /** `res` is invalid (aborted, ended, closed): never touch it again. */
+  gone = false;
+  /** The client left: sends are no-ops, receive yields disconnect. */
+  disconnected = false;
+  /** Nothing more may be written by the app (gone, or the adapter answered by itself). */
+  dropped = false;
+  overflowed = false;
+  headWritten = false;
+  status = 200;
+  headers: HeaderList | null = null;
+  private counted = true;
+  private chunks: Uint8Array[] = [];
+  private queued = 0;
+  private received = 0;
+  private lastArrived = false;
+  private paused = false;
+  private timer: NodeJS.Timeout | null = null;
+  private pendingResolve: ((event: ReceiveEvent) => void) | null = null;
+  private pendingReject: ((err: unknown) => void) | null = null;
+  private drainResolve: (() => void) | null = null;
+
+  constructor(adapter: UwsAdapter, res: HttpResponse, isHead: boolean, hasBody: boolean) {
+    this.adapter = adapter;
+    this.res = res;
+    this.isHead = isHead;
+    this.hasBody = hasBody;
+    this.receive = this.receiveEvent.bind(this);
+    this.send = this.sendEvent.bind(this);
+    this.aborted = this.onAborted.bind(this);
+  }
+
+  // --- lifecycle ---------------------------------------------------------------------------
+
+  /** Attaches the body reader (must happen inside the handler) and the request timeout. */
+  startBody(): void {
+    this.res.onData((chunk, isLast) => this.onData(chunk, isLast));
+    const timeout = this.adapter.options.requestTimeout;
+    if (timeout > 0) this.timer = setTimeout(() => this.timedOut(), timeout);
+  }
+
+  private onAborted(): void {
+    this.gone = true;
+    this.disconnected = true;
+    this.dropped = true;
+    this.clearTimer();
+    this.release();
+    this.wakeDisconnect();
+    this.resolveDrain();
+  }
+
+  /** `res` is done with: count it out of the in-flight set once. */
+  private release(): void {
+    if (!this.counted) return;
+    this.counted = false;
+    this.adapter.released();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** The body did not arrive within requestTimeout: 408 (if nothing was sent) and close. */
+  private timedOut(): void {
+    this.timer = null;
+    if (this.gone || this.lastArrived) return;
+    this.disconnected = true;
+    this.dropped = true;
+    if (!this.headWritten) {
+      this.finishResponse(() => writeUwsError(this.res, 408, undefined, true));
+    } else {
+      this.gone = true;
+      this.res.close();
+    }
+    this.release();
+    this.wakeDisconnect();
+    this.resolveDrain();
+  }
+
+  // --- receive ---------------------------------------------------------------------------
+
+  private onData(ab: ArrayBuffer, isLast: boolean): void {
+    if (this.gone || this.overflowed) return;
+    const length = ab.byteLength;
+    this.received += length;
+    if (isLast) {
+      this.lastArrived = true;
+      this.clearTimer();
+    }
+    if (this.received > this.adapter.options.maxBodySize) {
+      this.overflow();
+      return;
+    }
+    // uWS neuters the ArrayBuffer when this callback returns: copy.
+    if (length > 0) {
+      this.chunks.push(new Uint8Array(ab.slice(0)));
+      this.queued += length;
+    }
+    if (!isLast && this.queued > BODY_HIGH_WATER && !this.paused) {
+      this.paused = true;
+      this.res.pause();
+    }
+    this.wake();
+  }
+
+  /** `receive()`: the next body chunk, then (once the body is done) a disconnect when it happens. */
+  receiveEvent(): Promise<ReceiveEvent> {
+    if (this.bodyState === BODY_DONE) return this.waitForDisconnect();
+    if (this.overflowed) return Promise.reject(new BodyTooLargeError(this.adapter.options.maxBodySize));
+    if (this.disconnected) {
+      this.bodyState = BODY_DONE;
+      return DISCONNECT_PROMISE;
+    }
+    if (!this.hasBody) {
+      this.bodyState = BODY_DONE;
+      return FINAL_EMPTY_PROMISE;
+    }
+    if (this.pendingResolve !== null) {
+      return Promise.reject(new ProtocolError("one receive() at a time", "a second concurrent receive()"));
+    }
+    this.bodyState = BODY_READING;
+    const event = this.nextEvent();
+    if (event !== null) return Promise.resolve(event);
+    return new Promise<ReceiveEvent>((resolve, reject) => {
+      this.pendingResolve = resolve;
+      this.pendingReject = reject;
+    });
+  }
+
+  /** The next queued body event, or null when nothing is available yet. */
+  private nextEvent(): HttpRequestEvent | null {
+    const chunk = this.chunks.shift();
+    if (chunk === undefined) {
+      if (!this.lastArrived) return null;
+      this.bodyState = BODY_DONE;
+      return FINAL_EMPTY;
+    }
+    this.queued -= chunk.length;
+    if (this.paused && this.queued <= BODY_HIGH_WATER / 2 && !this.gone) {
+      this.paused = false;
+      this.res.resume();
+    }
+    const last = this.lastArrived && this.chunks.length === 0;
+    if (last) this.bodyState = BODY_DONE;
+    return { type: "http.request", body: chunk, moreBody: !last };
+  }
+
+  /** Data arrived: settle a pending receive. */
+  private wake(): void {
+    const resolve = this.pendingResolve;
+    if (resolve === null || this.bodyState !== BODY_READING) return;
+    const event = this.nextEvent();
+    if (event === null) return;
+    this.pendingResolve = null;
+    this.pendingReject = null;
+    resolve(event);
+  }
+
+  /** The client left (or the response completed): a pending receive yields http.disconnect. */
+  private wakeDisconnect(): void {
+    const resolve = this.pendingResolve;
+    if (resolve === null) return;
+    this.pendingResolve = null;
+    this.pendingReject = null;
+    this.bodyState = BODY_DONE;
+    resolve(DISCONNECT);
+  }
+
+  /** The streamed body passed maxBodySize: receive() rejects, the client gets 413, the connection closes. */
+  private overflow(): void {
+    this.overflowed = true;
+    this.chunks = [];
+    this.clearTimer();
+    if (!this.dropped) {
+      this.dropped = true;
+      if (!this.headWritten) {
+        this.finishResponse(() => writeUwsError(this.res, 413, undefined, true));
+      } else {
+        this.gone = true;
+        this.res.close();
+      }
+      this.release();
+    }
+    const reject = this.pendingReject;
+    if (reject !== null) {
+      this.pendingResolve = null;
+      this.pendingReject = null;
+      this.bodyState = BODY_DONE;
+      reject(new BodyTooLargeError(this.adapter.options.maxBodySize));
+    }
+  }
+
+  private waitForDisconnect(): Promise<ReceiveEvent> {
+    if (this.disconnected || this.responseState === RESPONSE_COMPLETE || this.gone) return DISCONNECT_PROMISE;
+    if (this.pendingResolve !== null) {
+      return Promise.reject(new ProtocolError("one receive() at a time", "a second concurrent receive()"));
+    }
+    return new Promise<ReceiveEvent>((resolve, reject) => {
+      this.pendingResolve = resolve;
+      this.pendingReject = reject;
+    });
+  }
+
+  // --- send ------------------------------------------------------------------------------
+
+  /** `send()`: the same checks, in the same order, as the node adapter. */
+  sendEvent(event: SendEvent): Promise<void> {
+    const state = this.responseState;
+    if (typeof event !== "object" || event === null) return Promise.reject(protocolError(state, event));
+    if (event.type === "http.response.start" && state === RESPONSE_IDLE) {
+      const status = event.status;
+      if (!Number.isInteger(status) || status < 100 || status > 599) {
+        return Promise.reject(new ProtocolError("an integer status between 100 and 599", String(status)));
+      }
+      if (!Array.isArray(event.headers)) {
+        return Promise.reject(new ProtocolError("headers as an array of [name, value] pairs", typeof event.headers));
+      }
+      this.status = status;
+      this.headers = event.headers;
+      this.responseState = RESPONSE_STARTED;
+      return RESOLVED;
+    }
+    if (event.type !== "http.response.body" || state !== RESPONSE_STARTED) {
+      try {
+        advanceResponseState(state, event);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const bodyEvent = event as HttpResponseBodyEvent;
+    const more = bodyEvent.moreBody === true;
+    const body = bodyEvent.body;
+    if (body !== undefined && typeof body !== "string" && !(body instanceof Uint8Array)) {
+      return Promise.reject(new ProtocolError("a string or Uint8Array body", typeof body));
+    }
+    if (!this.headWritten) {
+      // Checked before anything is written (uWS would write it verbatim): nothing reached the wire,
+      // so the response goes back to idle and a 500 can still be sent.
+      const bad = invalidHeader(this.headers as HeaderList);
+      if (bad !== null) {
+        this.responseState = RESPONSE_IDLE;
+        return Promise.reject(new ProtocolError("valid response header names and values", bad));
+      }
+    }
+    if (!more) this.responseState = RESPONSE_COMPLETE;
+    // The client left, or the server already answered (413, 408): nothing to write, nothing to throw.
+    if (this.dropped) return RESOLVED;
+    if (!this.headWritten && !more) {
+      this.writeWhole(body);
+      return RESOLVED;
+    }
+    const res = this.res;
+    if (more) {
+      let ok = true;
+      const writeBody = !this.isHead && body !== undefined && body.length > 0;
+      res.cork(() => {
+        if (!this.headWritten) this.writeHead(true);
+        if (writeBody) ok = res.write(body as string | Uint8Array);
+      });
+      if (ok) return RESOLVED;
+      return this.waitForWritable();
+    }
+    // Final chunk of a streamed response. Never `end(…, true)` here: this uWS build writes its
+    // `Connection: close` header into the chunked body (the header went out with the head instead).
+    this.finishResponse(() => {
+      if (this.isHead) res.endWithoutBody();
+      else res.end(body ?? "");
+    });
+    this.wakeDisconnect();
+    return RESOLVED;
+  }
+
+  /** Status line and the app's headers (framing headers left to uWS). Call inside cork. */
+  private writeHead(streaming: boolean): void {
+    const res = this.res;
+    res.writeStatus(statusLine(this.status));
+    const list = this.headers as HeaderList;
+    for (let i = 0; i < list.length; i++) {
+      const pair = list[i];
+      if (!isFramingHeader(pair[0])) res.writeHeader(pair[0], pair[1]);
+    }
+    // During a graceful close a streamed response says so up front (see sendEvent's final branch).
+    if (streaming && this.adapter.closing) res.writeHeader("connection", "close");
+    this.headWritten = true;
+  }
+
+  /** Head and whole body in one corked write; uWS adds content-length. */
+  private writeWhole(body: Uint8Array | string | undefined): void {
+    const res = this.res;
+    const status = this.status;
+    const close = this.adapter.closing || this.overflowed;
+    this.finishResponse(() => {
+      this.writeHead(false);
+      if (status < 200 || status === 204 || status === 304) {
+        // RFC 9110 §8.6: no Content-Length on 1xx/204; on 304 it would describe the unsent body.
+        // Called without arguments: this build reads an `undefined` length as 0 and writes it.
+        if (close) res.endWithoutBody(undefined, true);
+        else res.endWithoutBody();
+      } else if (this.isHead) {
+        // uWS would send the body of a HEAD response; report the GET's length instead (RFC 9110 §9.3.2).
+        res.endWithoutBody(declaredLength(this.headers as HeaderList) ?? byteLength(body), close);
+      } else {
+        res.end(body ?? "", close);
+      }
+    });
+    this.wakeDisconnect();
+  }
+
+  /**
+   * Runs `write` (which ends the response) corked, then marks `res` as gone. A socket paused for
+   * request-body backpressure is resumed first, so uWS can read (and discard) the unread body
+   * and keep the connection alive.
+   */
+  private finishResponse(write: () => void): void {
+    const res = this.res;
+    this.clearTimer();
+    res.cork(() => {
+      if (this.paused) {
+        this.paused = false;
+        res.resume();
+      }
+      write();
+    });
+    this.gone = true;
+    this.dropped = true;
+    this.release();
+  }
+
+  private waitForWritable(): Promise<void> {
+    this.res.onWritable(() => {
+      this.resolveDrain();
+      return true; // uWS already holds the chunk; nothing to retry
+    });
+    return new Promise<void>((resolve) => {
+      this.drainResolve = resolve;
+    });
+  }
+
+  private resolveDrain(): void {
+    const resolve = this.drainResolve;
+    this.drainResolve = null;
+    if (resolve !== null) resolve();
+  }
+
+  // --- after the app -----------------------------------------------------------------------
+
+  appReturned(scope: HttpScope): void {
+    const state = this.responseState;
+    if (state === RESPONSE_COMPLETE && (this.gone || this.dropped)) return;
+    if (this.dropped) return; // the client left; returning early is fine
+    if (state === RESPONSE_COMPLETE) return;
+    const err = responseNotCompleted(state) as LaminarError;
+    this.adapter.options.logger.error({ err, method: scope.method, path: scope.rawPath }, err.message);
+    this.abortResponse();
+  }
+
+  appFailed(scope: HttpScope, err: unknown): void {
+    const logger = this.adapter.options.logger;
+    if (this.overflowed && err instanceof BodyTooLargeError) {
+      logger.debug({ err, method: scope.method, path: scope.rawPath }, "request body too large");
+    } else {
+      logger.error({ err, method: scope.method, path: scope.rawPath }, "app failed");
+    }
+    if (!this.dropped) this.abortResponse();
+  }
+
+  /** Before the head was written: a generic 500. After: close the connection (truncated response). */
+  private abortResponse(): void {
+    const state = this.responseState;
+    this.responseState = RESPONSE_COMPLETE;
+    if (state === RESPONSE_IDLE && !this.headWritten) {
+      const close = this.adapter.closing || this.overflowed;
+      this.finishResponse(() => writeUwsError(this.res, 500, undefined, close));
+    } else {
+      this.gone = true;
+      this.dropped = true;
+      this.res.close();
+      this.release();
+    }
+    this.wakeDisconnect();
+  }
+}
+
+/** The peer's IP as text (IPv6 canonicalised: this build prints all eight groups, zero-padded). */
+function remoteAddress(res: HttpResponse): string {
+  const text = Buffer.from(res.getRemoteAddressAsText()).toString("latin1");
+  if (text.indexOf(":") === -1) return text;
+  const mapped = /^(?:0{1,4}:){5}ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
+  if (mapped !== null) return mapped[1];
+  try {
+    return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  } catch {
+    return text;
+  }
+}
+
+function byteLength(body: Uint8Array | string | undefined): number {
+  if (body === undefined) return 0;
+  return typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+}
+
+/** The app's own content-length, if it set a valid one. */
+function declaredLength(list: HeaderList): number | undefined {
+  for (const [name, value] of list) {
+    if (name.length === 14 && name.toLowerCase() === "content-length" && /^\d+$/.test(value)) return Number(value);
+  }
+  return undefined;
+}
