@@ -29,6 +29,7 @@ import { AjvValidator } from "../layers/validator/ajv-validator.js";
 import { FastJsonSerializer } from "../layers/serializer/fast-json-serializer.js";
 import { TsyringeResolver } from "../layers/di/tsyringe-resolver.js";
 import { NodeHttpServer } from "../layers/server/node-http-server.js";
+import { UwsServer } from "../layers/server/uws-server.js";
 
 /** Options for {@link App}. Every layer implementation can be swapped here. */
 export interface AppOptions extends RouterOptions {
@@ -45,8 +46,14 @@ export interface AppOptions extends RouterOptions {
   serializer?: Serializer;
   resolver?: DependencyResolver;
   createRouter?: () => Router<EventApp>;
-  /** Connection server used by `listen()`; default node:http. */
+  /** Connection server used by `listen()`; default node:http. Wins over `server`. */
   createServer?: () => ConnectionServer;
+  /**
+   * Which built-in connection server `listen()` uses: `"node"` (default, node:http) or `"uws"`
+   * (uWebSockets.js, an optional dependency; `listen()` rejects with `UwsUnavailableError` when it
+   * cannot be loaded).
+   */
+  server?: "node" | "uws";
 }
 
 /**
@@ -173,10 +180,13 @@ export class App extends APIRouter {
   async listen(options: ListenOptions = {}): Promise<ListeningAddress> {
     if (this.server !== undefined) throw new Error("App is already listening");
     this.build();
+    // Created before the lifespan starts, so an unavailable uWebSockets.js fails before startup runs.
+    const server =
+      this.settings.createServer?.() ??
+      (this.settings.server === "uws" ? new UwsServer({ logger: this.logger }) : new NodeHttpServer({ logger: this.logger }));
     const runner = new LifespanRunner(this.handle);
     const state = await runner.startup();
     this.lifespanRunner = runner;
-    const server = this.settings.createServer?.() ?? new NodeHttpServer({ logger: this.logger });
     try {
       const address = await server.listen(this.handle, {
         maxBodySize: this.settings.maxBodySize,

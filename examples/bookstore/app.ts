@@ -20,7 +20,7 @@ export function defaultDatabaseFile(): string {
 }
 
 /** Options for {@link createBookstore}. */
-export interface BookstoreOptions extends Pick<AppOptions, "logger" | "debug"> {
+export interface BookstoreOptions extends Pick<AppOptions, "logger" | "debug" | "server"> {
   /** SQLite file; default `BOOKSTORE_DB` or {@link defaultDatabaseFile}. */
   databaseFile?: string;
 }
@@ -32,6 +32,7 @@ export function createBookstore(options: BookstoreOptions = {}): App {
   const app = new App({
     logger: options.logger,
     debug: options.debug,
+    server: options.server,
     async *lifespan() {
       try {
         yield { databaseFile: file };
