@@ -44,7 +44,7 @@ export const UWS_QUIRKS: ServerQuirks = {
       "uWS closes a connection when a pipelined request arrives while an earlier response is pending past the handler's microtasks (it supports only synchronous pipelining)",
     "bytes past the declared Content-Length are a malformed next request: 400, closed": "uWS answers the malformed next request with 505 (HTML), not 400",
     "graceful close lets an in-flight request finish and refuses new connections":
-      "uWS gives JS no handle on idle keep-alive connections: they are closed when the last in-flight response is done, not at once (covered by uws-server.test.ts)",
+      "uWS gives JS no handle on idle keep-alive connections: they are closed when the last in-flight response is done, not at once (the in-flight part: see the close-timeout case, which runs)",
   },
   foreignErrorBody: {
     "invalid/bad-chunk-size.http": UWS_400,
