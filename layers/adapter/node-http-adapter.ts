@@ -70,6 +70,12 @@ export interface NodeHttpAdapterOptions {
   maxBodySize: number;
   /** Lifespan state; each request's `scope.state` is a shallow copy. Omitted: `{}` per request. */
   state?: Record<string, unknown>;
+  /**
+   * Bodies with a Content-Length up to this many bytes are read ('data'/'end', as a bare node
+   * server does) before the app runs, and `receive()` hands them over as one final event. Larger
+   * and chunked bodies stream through `receive()`. Default 0 (stream everything).
+   */
+  prereadLimit?: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -103,12 +109,15 @@ export class NodeHttpAdapter {
   readonly app: App;
   readonly logger: Logger;
   readonly maxBodySize: number;
+  /** See {@link NodeHttpAdapterOptions.prereadLimit}. */
+  readonly prereadLimit: number;
   readonly state: Record<string, unknown> | undefined;
 
   constructor(app: App, options: NodeHttpAdapterOptions) {
     this.app = app;
     this.logger = options.logger;
     this.maxBodySize = options.maxBodySize;
+    this.prereadLimit = Math.min(options.prereadLimit ?? 0, options.maxBodySize);
     this.state = options.state;
     this.handle = this.handle.bind(this);
   }
@@ -134,6 +143,12 @@ export class NodeHttpAdapter {
       // Known too large before a byte of body: answer now, never run the app, and close (the
       // body is still on the wire; reading it only to discard it is what a flooder wants).
       writeErrorResponse(res, 413, undefined, true);
+      return;
+    }
+    if (exchange.contentLength > 0 && exchange.contentLength <= this.prereadLimit) {
+      // A small body of known length: read it the way a bare node server would, then run the app.
+      // Its receive() then needs no listeners, no pending promise and no wake-up per chunk.
+      exchange.preread(scope);
       return;
     }
     void runApp(this.app, scope, exchange);
@@ -180,6 +195,11 @@ class NodeHttpExchange {
   private pendingResolve: ((event: ReceiveEvent) => void) | null = null;
   private pendingReject: ((err: unknown) => void) | null = null;
   private drainResolve: (() => void) | null = null;
+  /** The pre-read body, handed out by the first receive(). */
+  private prereadEvent: HttpRequestEvent | null = null;
+  /** Pre-read chunks so far, and the scope to run the app with once they are all in. */
+  private prereadChunks: Buffer[] | null = null;
+  private prereadScope: HttpScope | null = null;
 
   constructor(adapter: NodeHttpAdapter, req: IncomingMessage, res: ServerResponse) {
     this.adapter = adapter;
@@ -193,6 +213,11 @@ class NodeHttpExchange {
 
   /** `receive()`: the next body chunk, then (once the body is done) a disconnect when it happens. */
   receiveEvent(): Promise<ReceiveEvent> {
+    const preread = this.prereadEvent;
+    if (preread !== null) {
+      this.prereadEvent = null;
+      return Promise.resolve(preread);
+    }
     if (this.bodyState === BODY_DONE) return this.waitForDisconnect();
     if (this.overflowed) return Promise.reject(new BodyTooLargeError(this.adapter.maxBodySize));
     if (this.dropped) return DISCONNECT_PROMISE;
@@ -224,6 +249,53 @@ class NodeHttpExchange {
   }
 
   /** Called by the stream listeners when data, the end or a disconnect arrives. */
+  /** Starts reading a small body of known length; the app runs once it is complete. */
+  preread(scope: HttpScope): void {
+    const req = this.req;
+    req[kExchange] = this;
+    this.prereadScope = scope;
+    this.bodyState = BODY_READING;
+    req.on("data", onPrereadData);
+    req.on("end", onPrereadEnd);
+    req.on("close", onPrereadGone);
+    req.on("error", onPrereadGone);
+  }
+
+  prereadData(chunk: Buffer): void {
+    (this.prereadChunks ??= []).push(chunk);
+  }
+
+  /** The whole body is in: hand it to the app as one event. */
+  prereadEnd(): void {
+    const req = this.req;
+    req.removeListener("data", onPrereadData);
+    req.removeListener("end", onPrereadEnd);
+    req.removeListener("close", onPrereadGone);
+    // The 'error' listener stays: without it a late socket error on the request would be thrown.
+    const chunks = this.prereadChunks ?? [];
+    this.prereadChunks = null;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    this.received = body.length;
+    this.bodyState = BODY_DONE;
+    this.prereadEvent = { type: "http.request", body, moreBody: false };
+    const scope = this.prereadScope!;
+    this.prereadScope = null;
+    void runApp(this.adapter.app, scope, this);
+  }
+
+  /** The client left before the body was complete: the app never runs, there is nobody to answer. */
+  prereadGone(): void {
+    if (this.prereadScope === null) return;
+    this.prereadScope = null;
+    this.prereadChunks = null;
+    this.dropped = true;
+    this.bodyState = BODY_DONE;
+    const req = this.req;
+    req.removeListener("data", onPrereadData);
+    req.removeListener("end", onPrereadEnd);
+    req.removeListener("close", onPrereadGone);
+  }
+
   wake(): void {
     const resolve = this.pendingResolve;
     if (resolve === null) return;
@@ -511,6 +583,15 @@ function onReqGone(this: WithExchange<IncomingMessage>): void {
   if (exchange === undefined || exchange.bodyState === BODY_DONE) return;
   if (!this.readableEnded && !this.complete) exchange.dropped = true;
   exchange.wake();
+}
+function onPrereadData(this: WithExchange<IncomingMessage>, chunk: Buffer): void {
+  this[kExchange]?.prereadData(chunk);
+}
+function onPrereadEnd(this: WithExchange<IncomingMessage>): void {
+  this[kExchange]?.prereadEnd();
+}
+function onPrereadGone(this: WithExchange<IncomingMessage>): void {
+  this[kExchange]?.prereadGone();
 }
 function onResClose(this: WithExchange<ServerResponse>): void {
   this[kExchange]?.responseClosed();

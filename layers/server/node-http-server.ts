@@ -25,7 +25,16 @@ export interface NodeHttpServerOptions {
   logger?: Logger;
   /** Replaces `http.createServer` (a test can wrap or observe the node server). */
   createServer?: typeof http.createServer;
+  /**
+   * Bodies with a Content-Length up to this many bytes are read before the app runs and handed
+   * to it as one event (nginx buffers request bodies the same way); larger and chunked bodies
+   * stream. Default 64 KiB; 0 streams every body.
+   */
+  prereadLimit?: number;
 }
+
+/** Default {@link NodeHttpServerOptions.prereadLimit}. */
+const DEFAULT_PREREAD_LIMIT = 64 * 1024;
 
 /** Default graceful-close timeout ({@link CloseOptions.timeout}). */
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
@@ -42,6 +51,7 @@ const DEFAULT_CLOSE_TIMEOUT = 10_000;
 export class NodeHttpServer implements ConnectionServer {
   private readonly defaultLogger: Logger | undefined;
   private readonly createServer: typeof http.createServer;
+  private readonly prereadLimit: number;
   private server: http.Server | undefined;
   private adapter: NodeHttpAdapter | undefined;
   private closing: Promise<void> | undefined;
@@ -49,6 +59,7 @@ export class NodeHttpServer implements ConnectionServer {
   constructor(options: NodeHttpServerOptions = {}) {
     this.defaultLogger = options.logger;
     this.createServer = options.createServer ?? http.createServer;
+    this.prereadLimit = options.prereadLimit ?? DEFAULT_PREREAD_LIMIT;
   }
 
   /** Starts accepting for `app`; resolves with the bound address (port 0 picks a free port). */
@@ -60,7 +71,12 @@ export class NodeHttpServer implements ConnectionServer {
       if (value !== undefined) limits[key] = value;
     }
     const logger = options.logger ?? this.defaultLogger ?? createLogger();
-    const adapter = new NodeHttpAdapter(app, { logger, maxBodySize: limits.maxBodySize, state: options.state });
+    const adapter = new NodeHttpAdapter(app, {
+      logger,
+      maxBodySize: limits.maxBodySize,
+      state: options.state,
+      prereadLimit: this.prereadLimit,
+    });
     const handle = adapter.handle;
     const maxUrlLength = limits.maxUrlLength;
     // node refuses headersTimeout > requestTimeout; a request timeout bounds the headers anyway.

@@ -4,6 +4,7 @@
  */
 import t, { type Test } from "tap";
 import * as http from "node:http";
+import { connect } from "node:net";
 import { request } from "undici";
 import type { App, ReceiveEvent, SendEvent } from "../../../layers/adapter/events.js";
 import { NodeHttpServer } from "../../../layers/server/node-http-server.js";
@@ -13,9 +14,11 @@ import { capturingLogger, deferred } from "../../conformance/server/test-apps.js
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
-async function start(t: Test, app: App, options: ListenOptions = {}) {
+async function start(t: Test, app: App, options: ListenOptions = {}, prereadLimit = 0) {
   const logger = capturingLogger();
-  const server = new NodeHttpServer();
+  // Most tests here are about streaming bodies through receive(), so bodies are not pre-read
+  // unless a test asks (the pre-read tests at the end of the file).
+  const server = new NodeHttpServer({ prereadLimit });
   const address = await server.listen(app, { host: "127.0.0.1", port: 0, logger, ...options });
   t.teardown(() => server.close({ timeout: 0 }));
   return { ...address, logger };
@@ -451,4 +454,57 @@ t.test("an app that answers without reading the whole body: the rest is drained 
     responses.map((r) => r.body),
     ["POST", "GET"],
   );
+});
+
+t.test("pre-read: a small body of known length reaches the app as one final event", async (t) => {
+  const events: unknown[] = [];
+  const app: App = async (scope, receive, send) => {
+    if (scope.type !== "http") return;
+    events.push(await receive());
+    await send({ type: "http.response.start", status: 200, headers: [] });
+    await send({ type: "http.response.body", body: "ok" });
+  };
+  const { port } = await start(t, app, {}, 64 * 1024);
+  const socket = connect(port, "127.0.0.1");
+  t.teardown(() => socket.destroy());
+  // The body arrives in three writes; the app still sees one event, after the last.
+  socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabc");
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(events, [], "the app has not run before the body is complete");
+  socket.write("def");
+  socket.write("ghi");
+  const reply = await new Promise<string>((resolve) => {
+    let text = "";
+    socket.on("data", (chunk) => {
+      text += chunk.toString();
+      if (text.endsWith("ok")) resolve(text);
+    });
+  });
+  t.match(reply, /^HTTP\/1\.1 200/);
+  t.equal(events.length, 1);
+  const event = events[0] as { type: string; body: Uint8Array; moreBody: boolean };
+  t.equal(event.type, "http.request");
+  t.equal(Buffer.from(event.body).toString(), "abcdefghi");
+  t.equal(event.moreBody, false);
+});
+
+t.test("pre-read: a client that leaves mid-body never reaches the app, and the server keeps serving", async (t) => {
+  let calls = 0;
+  const app: App = async (scope, receive, send) => {
+    if (scope.type !== "http") return;
+    calls++;
+    await receive();
+    await send({ type: "http.response.start", status: 200, headers: [] });
+    await send({ type: "http.response.body", body: "ok" });
+  };
+  const { port } = await start(t, app, {}, 64 * 1024);
+  const socket = connect(port, "127.0.0.1");
+  socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf of it");
+  await new Promise((resolve) => socket.once("connect", resolve));
+  socket.destroy();
+  const { responses } = await rawRequest(port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi", {
+    responses: 1,
+  });
+  t.equal(responses[0]!.status, 200);
+  t.equal(calls, 1, "only the complete request ran the app");
 });
