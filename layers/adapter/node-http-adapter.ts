@@ -56,8 +56,7 @@ import {
   RESPONSE_IDLE,
   RESPONSE_STARTED,
   type ResponseState,
-  advanceResponseState,
-  protocolError,
+  checkSendEvent,
   responseNotCompleted,
 } from "./protocol-state.js";
 import { writeErrorResponse } from "./node-error-response.js";
@@ -408,34 +407,17 @@ class NodeHttpExchange {
 
   /** `send()`: see the module doc for the write strategy. */
   sendEvent(event: SendEvent): Promise<void> {
-    const state = this.responseState;
-    if (typeof event !== "object" || event === null) return Promise.reject(protocolError(state, event));
-    if (event.type === "http.response.start" && state === RESPONSE_IDLE) {
-      const status = event.status;
-      if (!Number.isInteger(status) || status < 100 || status > 599) {
-        return Promise.reject(new ProtocolError("an integer status between 100 and 599", String(status)));
-      }
-      if (!Array.isArray(event.headers)) {
-        return Promise.reject(new ProtocolError("headers as an array of [name, value] pairs", typeof event.headers));
-      }
-      this.status = status;
+    const invalid = checkSendEvent(this.responseState, event);
+    if (invalid !== null) return Promise.reject(invalid);
+    if (event.type === "http.response.start") {
+      this.status = event.status;
       this.headers = event.headers;
       this.responseState = RESPONSE_STARTED;
       return RESOLVED;
     }
-    if (event.type !== "http.response.body" || state !== RESPONSE_STARTED) {
-      try {
-        advanceResponseState(state, event);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
     const bodyEvent = event as HttpResponseBodyEvent;
     const more = bodyEvent.moreBody === true;
     const body = bodyEvent.body;
-    if (body !== undefined && typeof body !== "string" && !(body instanceof Uint8Array)) {
-      return Promise.reject(new ProtocolError("a string or Uint8Array body", typeof body));
-    }
     if (!more) this.responseState = RESPONSE_COMPLETE;
     const res = this.res;
     if (this.dropped || res.destroyed) {

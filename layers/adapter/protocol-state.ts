@@ -50,6 +50,32 @@ export function advanceResponseState(state: ResponseState, event: SendEvent): Re
   throw protocolError(state, event);
 }
 
+/**
+ * Everything every adapter checks about one `send()` event before acting on it, in one place:
+ * that it is an event at all, that it is allowed in `state`, a start's status (an integer
+ * 100..599) and header list, and a body's type. Returns the error to reject `send()` with, or
+ * null. The two common cases (a start when idle, a body when started) cost a few comparisons.
+ */
+export function checkSendEvent(state: ResponseState, event: SendEvent): LaminarError | null {
+  if (typeof event !== "object" || event === null) return protocolError(state, event);
+  if (event.type === "http.response.start" && state === RESPONSE_IDLE) {
+    const status = event.status;
+    if (!Number.isInteger(status) || status < 100 || status > 599) {
+      return new ProtocolError("an integer status between 100 and 599", String(status));
+    }
+    if (!Array.isArray(event.headers)) {
+      return new ProtocolError("headers as an array of [name, value] pairs", typeof event.headers);
+    }
+    return null;
+  }
+  if (event.type !== "http.response.body" || state !== RESPONSE_STARTED) return protocolError(state, event);
+  const body = event.body;
+  if (body !== undefined && typeof body !== "string" && !(body instanceof Uint8Array)) {
+    return new ProtocolError("a string or Uint8Array body", typeof body);
+  }
+  return null;
+}
+
 /** Builds the {@link ProtocolError} for `event` arriving in `state` (without throwing it). */
 export function protocolError(state: ResponseState, event: SendEvent | { type?: unknown }): LaminarError {
   const got = event !== null && typeof event === "object" && typeof event.type === "string" ? event.type : describe(event);

@@ -41,6 +41,16 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   keepAliveTimeout: 5_000,
 });
 
+/** The limits in force: {@link DEFAULT_LIMITS} with whatever `options` sets (undefined keeps the default). */
+export function resolveLimits(options: Partial<ServerLimits>): ServerLimits {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof ServerLimits>) {
+    const value = options[key];
+    if (value !== undefined) limits[key] = value;
+  }
+  return limits;
+}
+
 /** What `listen()` takes: where to bind, plus any limit to override. */
 export interface ListenOptions extends Partial<ServerLimits> {
   /** Interface to bind. Default `127.0.0.1`. */

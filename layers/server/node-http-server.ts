@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { App } from "../adapter/events.js";
 import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress, ServerLimits } from "./connection-server.js";
-import { DEFAULT_LIMITS } from "./connection-server.js";
+import { resolveLimits } from "./connection-server.js";
 import { NodeHttpAdapter } from "../adapter/node-http-adapter.js";
 import { rawErrorResponse, writeErrorResponse } from "../adapter/node-error-response.js";
 import { createLogger, type Logger } from "../../lib/logger.js";
@@ -65,11 +65,7 @@ export class NodeHttpServer implements ConnectionServer {
   /** Starts accepting for `app`; resolves with the bound address (port 0 picks a free port). */
   async listen(app: App, options: ListenOptions = {}): Promise<ListeningAddress> {
     if (this.server !== undefined) throw new Error("NodeHttpServer is already listening");
-    const limits: ServerLimits = { ...DEFAULT_LIMITS };
-    for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof ServerLimits>) {
-      const value = options[key];
-      if (value !== undefined) limits[key] = value;
-    }
+    const limits = resolveLimits(options);
     const logger = options.logger ?? this.defaultLogger ?? createLogger();
     const adapter = new NodeHttpAdapter(app, {
       logger,

@@ -20,7 +20,7 @@ import { createServer as createNetServer } from "node:net";
 import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
 import type { App } from "../adapter/events.js";
 import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress, ServerLimits } from "./connection-server.js";
-import { DEFAULT_LIMITS } from "./connection-server.js";
+import { resolveLimits } from "./connection-server.js";
 import { UwsAdapter } from "../adapter/uws-adapter.js";
 import { loadUws, type UwsModule } from "./uws-load.js";
 import { createLogger, type Logger } from "../../lib/logger.js";
@@ -63,11 +63,7 @@ export class UwsServer implements ConnectionServer {
   /** Starts accepting for `app`; resolves with the bound address (port 0 picks a free port). */
   async listen(app: App, options: ListenOptions = {}): Promise<ListeningAddress> {
     if (this.app !== undefined) throw new Error("UwsServer is already listening");
-    const limits: ServerLimits = { ...DEFAULT_LIMITS };
-    for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof ServerLimits>) {
-      const value = options[key];
-      if (value !== undefined) limits[key] = value;
-    }
+    const limits = resolveLimits(options);
     const logger = options.logger ?? this.defaultLogger ?? createLogger();
     const host = options.host ?? "127.0.0.1";
     const uws = this.uws;

@@ -2,12 +2,13 @@
  * The response protocol state machine, on its own: every transition and every message.
  */
 import t from "tap";
-import type { SendEvent } from "../../../layers/adapter/events.js";
+import type { HttpResponseBodyEvent, HttpResponseStartEvent, SendEvent } from "../../../layers/adapter/events.js";
 import {
   RESPONSE_COMPLETE,
   RESPONSE_IDLE,
   RESPONSE_STARTED,
   advanceResponseState,
+  checkSendEvent,
   protocolError,
   responseNotCompleted,
 } from "../../../layers/adapter/protocol-state.js";
@@ -54,4 +55,19 @@ t.test("responseNotCompleted: null when complete, otherwise says how far the app
   t.equal(responseNotCompleted(RESPONSE_COMPLETE), null);
   t.match(responseNotCompleted(RESPONSE_IDLE), { name: "ResponseNotCompletedError", code: "LMR_ERR_RESPONSE_NOT_COMPLETED", message: /no http.response.start sent/ });
   t.match(responseNotCompleted(RESPONSE_STARTED), { message: /response started, final http.response.body not sent/ });
+});
+
+t.test("checkSendEvent: the checks every adapter's send() shares", async (t) => {
+  const start: HttpResponseStartEvent = { type: "http.response.start", status: 200, headers: [] };
+  const body: HttpResponseBodyEvent = { type: "http.response.body", body: "x" };
+  t.equal(checkSendEvent(RESPONSE_IDLE, start), null);
+  t.equal(checkSendEvent(RESPONSE_STARTED, body), null);
+  t.match(checkSendEvent(RESPONSE_IDLE, body), { message: "Protocol error: expected http.response.start, got http.response.body" });
+  t.match(checkSendEvent(RESPONSE_STARTED, start), { message: /expected http.response.body, got http.response.start/ });
+  t.match(checkSendEvent(RESPONSE_COMPLETE, body), { message: /expected nothing/ });
+  t.match(checkSendEvent(RESPONSE_IDLE, { ...start, status: 99 }), { message: /integer status between 100 and 599/ });
+  t.match(checkSendEvent(RESPONSE_IDLE, { ...start, status: 200.5 }), { message: /integer status/ });
+  t.match(checkSendEvent(RESPONSE_IDLE, { ...start, headers: "x" as never }), { message: /array of \[name, value\] pairs/ });
+  t.match(checkSendEvent(RESPONSE_STARTED, { ...body, body: 42 as never }), { message: /string or Uint8Array body/ });
+  t.match(checkSendEvent(RESPONSE_IDLE, null as never), { message: /got null/ });
 });
