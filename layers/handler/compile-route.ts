@@ -23,7 +23,7 @@ import { RequestValidationError, type ValidationIssue } from "../../lib/errors.j
 import { deferAfterResponse } from "../middleware/after-response.js";
 import { mergeInputs } from "./merge-schemas.js";
 import { RequestContext } from "./request-context.js";
-import { isResponse } from "./responses.js";
+import { isBodylessStatus, isResponse } from "./responses.js";
 import { parseJsonBody, wholeBodyOrRest } from "../validator/request-inputs.js";
 
 /** What compiling a route needs from the app. */
@@ -33,11 +33,6 @@ export interface RouteCompileContext {
   resolver: DependencyResolver;
   /** The app-wide body limit; a route's `bodyLimit` overrides it. */
   maxBodySize: number;
-}
-
-/** Statuses whose responses carry no body (RFC 9110 §15.3.5, §15.4.5). */
-function isBodyless(status: number): boolean {
-  return status === 204 || status === 304 || status < 200;
 }
 
 function isStatusMap(response: ResponseSchemas): response is { readonly [status: number]: SchemaLike } {
@@ -68,6 +63,9 @@ function allDependencies(declaration: RouteDeclaration): DependencyMap {
 
 const JSON_HEADER = "application/json";
 
+/** The request parts validated before the body, as named on the handler's context. */
+type InputPart = "params" | "query" | "headers" | "cookies";
+
 /** Compiles a route into an app. Throws at startup for invalid schemas or dependency graphs. */
 export function compileRoute(declaration: RouteDeclaration, context: RouteCompileContext): App {
   const { options, handler } = declaration;
@@ -76,32 +74,31 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
   const inputs = mergeInputs(options, dependencies?.inputs ?? [], label);
   const { validator } = context;
 
-  const checkParams = inputs.params && validator.compile(inputs.params, { location: "path", coerce: true });
-  const checkQuery = inputs.query && validator.compile(inputs.query, { location: "query", coerce: true });
-  const checkHeaders = inputs.headers && validator.compile(inputs.headers, { location: "header", coerce: true });
-  const checkCookies = inputs.cookies && validator.compile(inputs.cookies, { location: "cookie", coerce: true });
+  // The non-body parts that declare a schema, each with its check, in report order.
+  const inputChecks: Array<[InputPart, Check]> = [];
+  if (inputs.params) inputChecks.push(["params", validator.compile(inputs.params, { location: "path", coerce: true })]);
+  if (inputs.query) inputChecks.push(["query", validator.compile(inputs.query, { location: "query", coerce: true })]);
+  if (inputs.headers) inputChecks.push(["headers", validator.compile(inputs.headers, { location: "header", coerce: true })]);
+  if (inputs.cookies) inputChecks.push(["cookies", validator.compile(inputs.cookies, { location: "cookie", coerce: true })]);
   const checkBody = options.body && validator.compile(options.body, { location: "body", coerce: false });
   const bodyLimit = options.bodyLimit ?? context.maxBodySize;
 
   const status = options.status ?? 200;
   const schemas = responseSchemasByStatus(options.response, status);
   const serialize: Serialize = context.serializer.compile(schemas.get(status), label);
-  const bodyless = isBodyless(status);
-  const validatesSync = checkParams !== undefined || checkQuery !== undefined || checkHeaders !== undefined || checkCookies !== undefined;
+  const bodyless = isBodylessStatus(status);
+  const validatesSync = inputChecks.length > 0;
 
   /** Validates the non-body inputs into `ctx`; returns the issues found (or undefined). */
   function validateSync(ctx: RequestContext): ValidationIssue[] | undefined {
     let issues: ValidationIssue[] | undefined;
-    const collect = <T>(check: Check<T> | undefined, value: () => unknown, store: (v: T) => void): void => {
-      if (check === undefined) return;
-      const result = check(value());
-      if (result.ok) store(result.value);
+    for (let i = 0; i < inputChecks.length; i++) {
+      const [part, check] = inputChecks[i]!;
+      // Checks coerce in place: path parameters are copied so scope.pathParams keeps its strings.
+      const result = check(part === "params" ? { ...ctx.params } : ctx[part]);
+      if (result.ok) (ctx as unknown as Record<InputPart, unknown>)[part] = result.value;
       else (issues ??= []).push(...result.issues);
-    };
-    collect(checkParams, () => ({ ...ctx.params }), (v) => (ctx.params = v as Record<string, string>));
-    collect(checkQuery, () => ctx.query, (v) => (ctx.query = v as Record<string, string>));
-    collect(checkHeaders, () => ctx.headers, (v) => (ctx.headers = v as Record<string, string>));
-    collect(checkCookies, () => ctx.cookies, (v) => (ctx.cookies = v as Record<string, string>));
+    }
     return issues;
   }
 

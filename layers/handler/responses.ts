@@ -21,7 +21,7 @@ export interface ResponseInit {
 }
 
 /** Statuses that must not carry a body (RFC 9110 §15.2, §15.3.5, §15.4.5). */
-function bodyless(status: number): boolean {
+export function isBodylessStatus(status: number): boolean {
   return status < 200 || status === 204 || status === 304;
 }
 
@@ -45,7 +45,7 @@ export class Response {
   constructor(body: string | Uint8Array | undefined = "", init: ResponseInit = {}, mediaType?: string) {
     this.status = init.status ?? 200;
     const headers = toHeaderList(init.headers);
-    const empty = bodyless(this.status);
+    const empty = isBodylessStatus(this.status);
     this.body = empty || body === undefined ? "" : body;
     if (!empty) {
       if (mediaType !== undefined && !headers.some(([k]) => k === "content-type")) {

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { App, HttpScope, Send } from "../adapter/events.js";
+import type { App, Send } from "../adapter/events.js";
 import type { Logger } from "../../lib/logger.js";
 import type { Middleware } from "./middleware.js";
 import { hasAfterResponse, runAfterResponse } from "./after-response.js";
@@ -64,26 +64,21 @@ export function errorMiddleware(options: ErrorMiddlewareOptions): Middleware {
         let error = thrown;
         if (exceptions !== undefined) {
           try {
-            if (await answerException(exceptions, error, scope, send)) {
-              if (hasAfterResponse(scope)) await runAfterResponse(scope, logger);
-              return;
-            }
+            if (await answerException(exceptions, error, scope, send)) return;
           } catch (fromHandler) {
             error = fromHandler;
           }
         }
         logger.error({ err: error, method: scope.method, path: scope.path }, "unhandled error in request");
-        let answered = true;
         try {
           await sendServerError(send, error, debug);
         } catch {
-          answered = false;
+          // Started before the error: re-raise so the server closes the connection.
+          throw error;
         }
-        if (hasAfterResponse(scope)) await runAfterResponse(scope as HttpScope, logger);
-        // Started before the error: re-raise so the server closes the connection.
-        if (!answered) throw error;
-        return;
+      } finally {
+        // After the response, whichever way it went (and before a re-raise reaches the server).
+        if (hasAfterResponse(scope)) await runAfterResponse(scope, logger);
       }
-      if (hasAfterResponse(scope)) await runAfterResponse(scope, logger);
     };
 }
