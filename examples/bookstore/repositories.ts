@@ -29,19 +29,28 @@ function toBook(row: BookRow): Book {
   };
 }
 
-/** Authors. */
+/**
+ * Authors. Write statements are prepared once on the writer connection, the only one a
+ * {@link Transaction} can hold; the `tx` parameter is the proof that one is open.
+ */
 @injectable()
 export class AuthorRepository {
-  constructor(@inject(BookstoreDatabase) private readonly db: BookstoreDatabase) {}
+  private readonly insert: BetterSqlite3.Statement<[string]>;
+  private readonly byId: BetterSqlite3.Statement<[number]>;
 
-  create(tx: Transaction, name: string): Author {
-    const result = tx.connection.prepare("INSERT INTO authors (name) VALUES (?)").run(name);
+  constructor(@inject(BookstoreDatabase) db: BookstoreDatabase) {
+    this.insert = db.writer.prepare("INSERT INTO authors (name) VALUES (?)");
+    this.byId = db.writer.prepare("SELECT 1 FROM authors WHERE id = ?");
+  }
+
+  create(_tx: Transaction, name: string): Author {
+    const result = this.insert.run(name);
     return { id: Number(result.lastInsertRowid), name };
   }
 
   /** Looks inside the transaction, so an author created earlier in it counts. */
-  exists(tx: Transaction, id: number): boolean {
-    return tx.connection.prepare("SELECT 1 FROM authors WHERE id = ?").get(id) !== undefined;
+  exists(_tx: Transaction, id: number): boolean {
+    return this.byId.get(id) !== undefined;
   }
 }
 
@@ -51,9 +60,13 @@ export class BookRepository {
   private readonly byId: BetterSqlite3.Statement<[number], BookRow>;
   private readonly page: BetterSqlite3.Statement<[number, number], BookRow>;
   private readonly pageByTag: BetterSqlite3.Statement<[string, number, number], BookRow>;
+  private readonly insert: BetterSqlite3.Statement<[string, number, number, string, string]>;
+  private readonly remove: BetterSqlite3.Statement<[number]>;
 
   constructor(@inject(BookstoreDatabase) db: BookstoreDatabase) {
-    // Prepared once: the reader's statements serve every request.
+    this.insert = db.writer.prepare("INSERT INTO books (title, author_id, price, tags, created_at) VALUES (?, ?, ?, ?, ?)");
+    this.remove = db.writer.prepare("DELETE FROM books WHERE id = ?");
+    // Prepared once: reads on the reader, writes on the writer (the connection every Transaction holds).
     this.byId = db.reader.prepare("SELECT * FROM books WHERE id = ?");
     this.page = db.reader.prepare("SELECT * FROM books ORDER BY id LIMIT ? OFFSET ?");
     this.pageByTag = db.reader.prepare(
@@ -72,17 +85,15 @@ export class BookRepository {
     return row === undefined ? undefined : toBook(row);
   }
 
-  create(tx: Transaction, input: BookCreate): Book {
+  create(_tx: Transaction, input: BookCreate): Book {
     const createdAt = new Date().toISOString();
     const tags = input.tags ?? [];
-    const result = tx.connection
-      .prepare("INSERT INTO books (title, author_id, price, tags, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(input.title, input.authorId, input.price, JSON.stringify(tags), createdAt);
+    const result = this.insert.run(input.title, input.authorId, input.price, JSON.stringify(tags), createdAt);
     return { id: Number(result.lastInsertRowid), title: input.title, authorId: input.authorId, price: input.price, tags, createdAt };
   }
 
   /** True when a book was deleted. */
-  delete(tx: Transaction, id: number): boolean {
-    return tx.connection.prepare("DELETE FROM books WHERE id = ?").run(id).changes > 0;
+  delete(_tx: Transaction, id: number): boolean {
+    return this.remove.run(id).changes > 0;
   }
 }
