@@ -10,11 +10,11 @@ t.test("prefixes and tags compose through nested includes", async (t) => {
   const app = new App({ logger: silentLogger });
   app.include(v1, { prefix: "/api", tags: ["public"] });
   const client = new TestClient(app);
-  t.same((await client.get("/api/v1/books/7")).json(), { id: "7" });
-  t.same((await client.get("/api/v1/books")).json(), ["all"]);
+  t.strictSame((await client.get("/api/v1/books/7")).json(), { id: "7" });
+  t.strictSame((await client.get("/api/v1/books")).json(), ["all"]);
   t.equal((await client.get("/v1/books/7")).status, 404);
   const route = app.routes.find((r) => r.path === "/api/v1/books/{id}");
-  t.same(route?.options.tags, ["public", "books", "read"]);
+  t.strictSame(route?.options.tags, ["public", "books", "read"]);
 });
 
 t.test("routes added after an include are not copied (as FastAPI)", async (t) => {
@@ -42,6 +42,6 @@ t.test("route() declares several methods at once", async (t) => {
   const app = new App({ logger: silentLogger });
   app.route(["put", "patch"], "/thing", {}, ({ scope }) => ({ method: scope.method }));
   const client = new TestClient(app);
-  t.same((await client.put("/thing")).json(), { method: "PUT" });
-  t.same((await client.patch("/thing")).json(), { method: "PATCH" });
+  t.strictSame((await client.put("/thing")).json(), { method: "PUT" });
+  t.strictSame((await client.patch("/thing")).json(), { method: "PATCH" });
 });

@@ -14,10 +14,10 @@ t.test("lifespan state reaches every request's scope, teardown runs on stop", as
   app.get("/", ({ scope }) => ({ pool: (scope.state.pool as { name: string }).name }));
   const client = new TestClient(app);
   await client.start();
-  t.same((await client.get("/")).json(), { pool: "db" });
-  t.same(events, ["startup"]);
+  t.strictSame((await client.get("/")).json(), { pool: "db" });
+  t.strictSame(events, ["startup"]);
   await client.stop();
-  t.same(events, ["startup", "shutdown"]);
+  t.strictSame(events, ["startup", "shutdown"]);
 });
 
 t.test("each request gets its own shallow copy of the state", async (t) => {
@@ -33,8 +33,8 @@ t.test("each request gets its own shallow copy of the state", async (t) => {
   });
   const client = new TestClient(app);
   await client.start();
-  t.same((await client.get("/")).json(), { counter: 1 });
-  t.same((await client.get("/")).json(), { counter: 1 }, "a request cannot replace what the next one sees");
+  t.strictSame((await client.get("/")).json(), { counter: 1 });
+  t.strictSame((await client.get("/")).json(), { counter: 1 }, "a request cannot replace what the next one sees");
   await client.stop();
 });
 
@@ -56,7 +56,7 @@ t.test("an app that does not speak lifespan is tolerated", async (t) => {
   const runner = new LifespanRunner(async (scope) => {
     if (scope.type === "lifespan") throw new Error("lifespan not supported");
   });
-  t.same(await runner.startup(), {});
+  t.strictSame(await runner.startup(), {});
   await runner.shutdown();
 });
 

@@ -52,7 +52,7 @@ t.test("the scope the client builds", async (t) => {
     httpVersion: "1.1",
     rootPath: "",
   });
-  t.same((seen as { headers: Array<[string, string]> }).headers.find(([n]) => n === "x-a"), ["x-a", "1"]);
+  t.strictSame((seen as { headers: Array<[string, string]> }).headers.find(([n]) => n === "x-a"), ["x-a", "1"]);
 });
 
 t.test("receive yields a disconnect after the body when asked", async (t) => {
@@ -64,5 +64,5 @@ t.test("receive yields a disconnect after the body when asked", async (t) => {
     await send({ type: "http.response.body", body: "" });
   };
   await new TestClient(app).post("/", { body: "x", disconnect: true });
-  t.same(events, ["http.request", "http.disconnect"]);
+  t.strictSame(events, ["http.request", "http.disconnect"]);
 });

@@ -12,23 +12,11 @@ import type { HttpScope } from "../../../layers/adapter/events.js";
 import { dependency } from "../../../layers/di/dependency.js";
 import type { DependencyResolver, RequestInputs } from "../../../layers/di/resolver.js";
 import { DependencyCycleError, InvalidDependencyError } from "../../../lib/errors.js";
+import { httpScope } from "../../fixtures/scopes.js";
 
 /** A fresh HTTP scope for one simulated request. */
 export function fakeScope(path = "/"): HttpScope {
-  return {
-    type: "http",
-    method: "GET",
-    path,
-    rawPath: path,
-    queryString: "",
-    headers: [],
-    httpVersion: "1.1",
-    scheme: "http",
-    client: null,
-    server: null,
-    rootPath: "",
-    state: {},
-  };
+  return httpScope("GET", path);
 }
 
 /** Request inputs around a fresh scope. */

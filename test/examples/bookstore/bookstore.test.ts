@@ -26,14 +26,14 @@ t.test("health", async (t) => {
   const client = await started(t);
   const res = await client.get("/health");
   t.equal(res.status, 200);
-  t.same(res.json(), { status: "ok" });
+  t.strictSame(res.json(), { status: "ok" });
 });
 
 t.test("authors are created with 201", async (t) => {
   const client = await started(t);
   const res = await client.post("/authors", { json: { name: "Ursula K. Le Guin", extra: true } });
   t.equal(res.status, 201);
-  t.same(res.json(), { id: 1, name: "Ursula K. Le Guin" });
+  t.strictSame(res.json(), { id: 1, name: "Ursula K. Le Guin" });
   t.equal((await client.post("/authors", { json: { name: "" } })).status, 422);
 });
 
@@ -49,15 +49,15 @@ t.test("create, read, list and delete a book", async (t) => {
   t.match(book.createdAt, /^\d{4}-\d\d-\d\dT/);
   t.notOk("isbn" in book, "unknown fields are not echoed back");
 
-  t.same((await client.get("/books/1")).json(), book);
-  t.same((await client.get("/books")).json(), [book]);
+  t.strictSame((await client.get("/books/1")).json(), book);
+  t.strictSame((await client.get("/books")).json(), [book]);
 
   const deleted = await client.delete("/books/1");
   t.equal(deleted.status, 204);
   t.equal(deleted.text, "");
   const gone = await client.get("/books/1");
   t.equal(gone.status, 404);
-  t.same(gone.json(), { detail: "Book not found" });
+  t.strictSame(gone.json(), { detail: "Book not found" });
   t.equal((await client.delete("/books/1")).status, 404);
 });
 
@@ -65,8 +65,8 @@ t.test("an unknown author is a 422 at body.authorId, and nothing is stored", asy
   const client = await started(t);
   const res = await client.post("/books", { json: { title: "Orphan", authorId: 99, price: 1 } });
   t.equal(res.status, 422);
-  t.same(res.json<{ detail: Issue[] }>().detail[0]!.loc, ["body", "authorId"]);
-  t.same((await client.get("/books")).json(), []);
+  t.strictSame(res.json<{ detail: Issue[] }>().detail[0]!.loc, ["body", "authorId"]);
+  t.strictSame((await client.get("/books")).json(), []);
 });
 
 t.test("book validation: every error, FastAPI-shaped", async (t) => {
@@ -78,7 +78,7 @@ t.test("book validation: every error, FastAPI-shaped", async (t) => {
   const locs = res.json<{ detail: Issue[] }>().detail.map((i) => i.loc.join("."));
   for (const loc of ["body.title", "body.authorId", "body.price", "body.tags"]) t.ok(locs.includes(loc), loc);
   const missing = await client.post("/books", { json: { title: "x" } });
-  t.same(
+  t.strictSame(
     missing
       .json<{ detail: Issue[] }>()
       .detail.filter((i) => i.type === "missing")
@@ -92,7 +92,7 @@ t.test("a non-integer id is a 422 at path.id", async (t) => {
   for (const id of ["abc", "1.5", "0"]) {
     const res = await client.get(`/books/${id}`);
     t.equal(res.status, 422, id);
-    t.same(res.json<{ detail: Issue[] }>().detail[0]!.loc, ["path", "id"], id);
+    t.strictSame(res.json<{ detail: Issue[] }>().detail[0]!.loc, ["path", "id"], id);
   }
 });
 
@@ -104,12 +104,12 @@ t.test("listing: limit, offset and tag, with bounds", async (t) => {
   }
   t.equal((await client.get("/books")).json<unknown[]>().length, 20, "default limit 20");
   const page = (await client.get("/books?limit=5&offset=10")).json<Array<{ title: string }>>();
-  t.same(
+  t.strictSame(
     page.map((b) => b.title),
     ["Book 11", "Book 12", "Book 13", "Book 14", "Book 15"],
   );
   const fives = (await client.get("/books?tag=five")).json<Array<{ title: string }>>();
-  t.same(
+  t.strictSame(
     fives.map((b) => b.title),
     ["Book 5", "Book 10", "Book 15", "Book 20", "Book 25"],
   );
@@ -124,7 +124,7 @@ t.test("concurrent writes take turns: every insert commits, ids are unique", asy
   const results = await Promise.all(
     Array.from({ length: 30 }, (_, i) => client.post("/books", { json: { title: `C${i}`, authorId, price: 1 } })),
   );
-  t.same(
+  t.strictSame(
     results.map((r) => r.status),
     Array(30).fill(201),
   );
@@ -148,7 +148,7 @@ t.test("the transaction rolls back when the handler throws, and commits otherwis
   t.equal((await client.post("/fail")).status, 409);
   t.equal((await client.post("/ok")).status, 200);
   const names = db.reader.prepare("SELECT name FROM authors ORDER BY id").all() as Array<{ name: string }>;
-  t.same(
+  t.strictSame(
     names.map((r) => r.name),
     ["kept"],
   );
@@ -161,7 +161,7 @@ t.test("over a real socket", async (t) => {
   t.teardown(() => app.close());
   const health = await request(`${address.url}/health`);
   t.equal(health.statusCode, 200);
-  t.same(await health.body.json(), { status: "ok" });
+  t.strictSame(await health.body.json(), { status: "ok" });
   const bad = await request(`${address.url}/books`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -171,5 +171,5 @@ t.test("over a real socket", async (t) => {
   await bad.body.dump();
   const after = await request(`${address.url}/books`);
   t.equal(after.statusCode, 200, "still serving after bad input");
-  t.same(await after.body.json(), []);
+  t.strictSame(await after.body.json(), []);
 });

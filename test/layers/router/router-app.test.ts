@@ -7,24 +7,7 @@ import type { App, HttpScope, LifespanScope, Receive, Send, SendEvent } from "..
 import { FindMyWayRouter } from "../../../layers/router/find-my-way-router.js";
 import { RouterApp } from "../../../layers/router/router-app.js";
 import { HttpException } from "../../../lib/errors.js";
-
-function httpScope(method: string, path: string, extra: Partial<HttpScope> = {}): HttpScope {
-  return {
-    type: "http",
-    method,
-    path,
-    rawPath: path,
-    queryString: "",
-    headers: [],
-    httpVersion: "1.1",
-    scheme: "http",
-    client: null,
-    server: null,
-    rootPath: "",
-    state: {},
-    ...extra,
-  };
-}
+import { httpScope } from "../../fixtures/scopes.js";
 
 const receive: Receive = async () => ({ type: "http.request", body: new Uint8Array(0), moreBody: false });
 

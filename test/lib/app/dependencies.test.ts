@@ -15,7 +15,7 @@ t.test("function dependencies with sub-dependencies resolve once per request", a
   const app = new App({ logger: silentLogger });
   app.get("/", { deps: { label, version } }, ({ deps }) => ({ label: deps.label, version: deps.version }));
   const client = new TestClient(app);
-  t.same((await client.get("/")).json(), { label: "v:v1", version: "v1" });
+  t.strictSame((await client.get("/")).json(), { label: "v:v1", version: "v1" });
   t.equal(settingsCalls, 1, "shared sub-dependency resolved once");
   await client.get("/");
   t.equal(settingsCalls, 2, "and once more for the next request");
@@ -29,12 +29,12 @@ t.test("dependencies declare request inputs that are validated with the route's"
     q: query.q,
   }));
   const client = new TestClient(app);
-  t.same((await client.get("/items?q=a")).json(), { limit: 10, q: "a" });
-  t.same((await client.get("/items?q=a&limit=3")).json(), { limit: 3, q: "a" });
+  t.strictSame((await client.get("/items?q=a")).json(), { limit: 10, q: "a" });
+  t.strictSame((await client.get("/items?q=a&limit=3")).json(), { limit: 3, q: "a" });
   const bad = await client.get("/items?limit=0");
   t.equal(bad.status, 422);
   const locs = bad.json<{ detail: Array<{ loc: string[] }> }>().detail.map((i) => i.loc.join("."));
-  t.same(locs.sort(), ["query.limit", "query.q"], "both the route's and the dependency's errors, in one answer");
+  t.strictSame(locs.sort(), ["query.limit", "query.q"], "both the route's and the dependency's errors, in one answer");
 });
 
 t.test("generator cleanups run after the response, newest first, and see the handler's error", async (t) => {
@@ -71,11 +71,11 @@ t.test("generator cleanups run after the response, newest first, and see the han
     throw new HttpException(400, "nope");
   });
   const client = new TestClient(app);
-  t.same((await client.get("/ok")).json(), { value: "outer+inner" });
-  t.same(events, ["outer:setup", "inner:setup", "response:sent", "inner:ok", "outer:ok"]);
+  t.strictSame((await client.get("/ok")).json(), { value: "outer+inner" });
+  t.strictSame(events, ["outer:setup", "inner:setup", "response:sent", "inner:ok", "outer:ok"]);
   events.length = 0;
   t.equal((await client.get("/fail")).status, 400);
-  t.same(events, ["outer:setup", "inner:setup", "response:sent", "inner:error:nope", "outer:error:nope"]);
+  t.strictSame(events, ["outer:setup", "inner:setup", "response:sent", "inner:error:nope", "outer:error:nope"]);
 });
 
 t.test("an after-handler dependency exits before the response, and its failure decides the response", async (t) => {
@@ -101,7 +101,7 @@ t.test("an after-handler dependency exits before the response, and its failure d
   const client = new TestClient(app);
   const res = await client.get("/conflict");
   t.equal(res.status, 409);
-  t.same(events, ["commit", "start:409"], "the cleanup ran before the response started");
+  t.strictSame(events, ["commit", "start:409"], "the cleanup ran before the response started");
   t.equal((await client.get("/crash")).status, 500, "an unexpected cleanup failure is a 500, not the handler's 200");
 });
 
@@ -121,7 +121,7 @@ t.test("a dependency that raises HttpException short-circuits the handler", asyn
   t.equal(denied.status, 401);
   t.equal(denied.headers["www-authenticate"], "Bearer");
   t.notOk(handlerRan);
-  t.same((await client.get("/me", { headers: { authorization: "Bearer good" } })).json(), { user: "ann" });
+  t.strictSame((await client.get("/me", { headers: { authorization: "Bearer good" } })).json(), { user: "ann" });
 });
 
 @injectable()
@@ -163,13 +163,13 @@ t.test("overrides replace any dependency for one app, and can be undone", async 
   const app = new App({ logger: silentLogger });
   app.get("/user", { deps: { user: realUser } }, ({ deps }) => ({ user: deps.user }));
   const client = new TestClient(app);
-  t.same((await client.get("/user")).json(), { user: "real" });
+  t.strictSame((await client.get("/user")).json(), { user: "real" });
   const restore = app.override(realUser, { useValue: "fake" });
-  t.same((await client.get("/user")).json(), { user: "fake" });
+  t.strictSame((await client.get("/user")).json(), { user: "fake" });
   restore();
-  t.same((await client.get("/user")).json(), { user: "real" });
+  t.strictSame((await client.get("/user")).json(), { user: "real" });
   const undo = app.override(realUser, dependency({}, () => "other"));
-  t.same((await client.get("/user")).json(), { user: "other" });
+  t.strictSame((await client.get("/user")).json(), { user: "other" });
   undo();
 });
 
@@ -184,6 +184,6 @@ t.test("router-level dependencies run for their effect on every included route",
   const app = new App({ logger: silentLogger });
   app.include(admin);
   t.equal((await new TestClient(app).get("/admin/stats")).status, 200);
-  t.same(calls, ["/admin/stats"]);
-  t.same(app.routes[0]!.options.tags, ["admin"]);
+  t.strictSame(calls, ["/admin/stats"]);
+  t.strictSame(app.routes[0]!.options.tags, ["admin"]);
 });

@@ -16,7 +16,7 @@ t.test("a handler that throws gives a 500 without a stack, logged, and the app k
   const client = new TestClient(app);
   const res = await client.get("/boom");
   t.equal(res.status, 500);
-  t.same(res.json(), { detail: "Internal Server Error" });
+  t.strictSame(res.json(), { detail: "Internal Server Error" });
   t.notMatch(res.text, /secret internal detail/);
   t.notMatch(res.text, /at /);
   t.equal(logger.errors.length, 1);
@@ -51,7 +51,7 @@ t.test("a value that cannot be serialized is a clean 500 and a clear log line", 
   for (const path of ["/bigint", "/circular", "/schema"]) {
     const res = await client.get(path);
     t.equal(res.status, 500, path);
-    t.same(res.json(), { detail: "Internal Server Error" }, `${path}: a whole, valid body`);
+    t.strictSame(res.json(), { detail: "Internal Server Error" }, `${path}: a whole, valid body`);
   }
   t.equal(logger.errors.length, 3);
   for (const entry of logger.errors) t.match(String((entry.obj as { err: Error }).err), /serialize/i);
@@ -70,7 +70,7 @@ t.test("exception handlers are found by class, nearest first", async (t) => {
     throw new OutOfStock("sold out");
   });
   const client = new TestClient(app);
-  t.same((await client.get("/domain")).json(), { kind: "domain", message: "generic" });
+  t.strictSame((await client.get("/domain")).json(), { kind: "domain", message: "generic" });
   const stock = await client.get("/stock");
   t.equal(stock.status, 409, "subclass handled by the base class's handler");
   app.exceptionHandler(OutOfStock, () => new JSONResponse({ kind: "stock" }, { status: 410 }));
@@ -82,7 +82,7 @@ t.test("HttpException overrides can be registered too", async (t) => {
   app.exceptionHandler(HttpException, (error) => new JSONResponse({ error: error.detail }, { status: error.status }));
   const res = await new TestClient(app).get("/nowhere");
   t.equal(res.status, 404);
-  t.same(res.json(), { error: "Not Found" });
+  t.strictSame(res.json(), { error: "Not Found" });
 });
 
 t.test("an error after the response started is re-raised (the server closes the connection)", async (t) => {
@@ -141,7 +141,7 @@ t.test("the same answers whether or not user middleware sits between the error a
     t.equal((await client.get("/handler-fails")).status, 500, label);
     t.equal((await client.get("/plain")).status, 500, label);
     t.equal((await client.get("/serialize")).status, 500, label);
-    t.same(
+    t.strictSame(
       logger.errors.map((e) => ((e.obj as { err: Error }).err).message),
       ["the handler itself failed", "z", "Could not serialize the response of GET /serialize: Do not know how to serialize a BigInt"],
       `${label}: what was logged`,

@@ -20,7 +20,7 @@ t.test("a plain return value becomes a JSON response with type and length", asyn
   t.equal(res.status, 200);
   t.equal(res.headers["content-type"], "application/json");
   t.equal(res.headers["content-length"], String(Buffer.byteLength('{"message":"héllo"}')));
-  t.same(res.json(), { message: "héllo" });
+  t.strictSame(res.json(), { message: "héllo" });
 });
 
 t.test("async handlers and the declared success status", async (t) => {
@@ -31,7 +31,7 @@ t.test("async handlers and the declared success status", async (t) => {
   });
   const res = await new TestClient(app).post("/things");
   t.equal(res.status, 201);
-  t.same(res.json(), { created: true });
+  t.strictSame(res.json(), { created: true });
 });
 
 t.test("a 204 route sends no body and no content headers", async (t) => {
@@ -64,7 +64,7 @@ t.test("Response objects pass through with their status and headers", async (t) 
 
   const json = await client.get("/json");
   t.equal(json.status, 418);
-  t.same(json.json(), { a: 1 });
+  t.strictSame(json.json(), { a: 1 });
 
   const redirect = await client.get("/redirect");
   t.equal(redirect.status, 307);
@@ -93,12 +93,12 @@ t.test("HttpException becomes its status, detail and headers", async (t) => {
   const client = new TestClient(app);
   const missing = await client.get("/missing");
   t.equal(missing.status, 404);
-  t.same(missing.json(), { detail: "Book not found" });
+  t.strictSame(missing.json(), { detail: "Book not found" });
   const auth = await client.get("/auth");
   t.equal(auth.status, 401);
   t.equal(auth.headers["www-authenticate"], "Bearer");
-  t.same(auth.json(), { detail: { reason: "no token" } });
-  t.same((await client.get("/bare")).json(), { detail: "Conflict" });
+  t.strictSame(auth.json(), { detail: { reason: "no token" } });
+  t.strictSame((await client.get("/bare")).json(), { detail: "Conflict" });
 });
 
 t.test("unknown path is 404, wrong method is 405 with Allow, HEAD and OPTIONS are answered", async (t) => {
@@ -109,13 +109,13 @@ t.test("unknown path is 404, wrong method is 405 with Allow, HEAD and OPTIONS ar
 
   const notFound = await client.get("/nope");
   t.equal(notFound.status, 404);
-  t.same(notFound.json(), { detail: "Not Found" });
+  t.strictSame(notFound.json(), { detail: "Not Found" });
 
   const notAllowed = await client.delete("/items");
   t.equal(notAllowed.status, 405);
   t.match(notAllowed.headers.allow, /GET/);
   t.match(notAllowed.headers.allow, /POST/);
-  t.same(notAllowed.json(), { detail: "Method Not Allowed" });
+  t.strictSame(notAllowed.json(), { detail: "Method Not Allowed" });
 
   const head = await client.head("/items");
   t.equal(head.status, 200);
@@ -143,10 +143,10 @@ t.test("mounting an event-interface app and another laminar App", async (t) => {
 
   const raw = await client.get("/raw/a/b");
   t.equal(raw.text, "raw:/a/b");
-  t.same(seen, [{ path: "/a/b", rootPath: "/raw" }]);
+  t.strictSame(seen, [{ path: "/a/b", rootPath: "/raw" }]);
 
   const ping = await client.get("/v2/ping");
-  t.same(ping.json(), { root: "/v2", path: "/ping" });
+  t.strictSame(ping.json(), { root: "/v2", path: "/ping" });
   t.equal((await client.get("/v2/nope")).status, 404, "the sub-app's own 404");
 });
 
@@ -168,7 +168,7 @@ t.test("middleware wraps in the order added (the onion)", async (t) => {
     return {};
   });
   const res = await new TestClient(app).get("/");
-  t.same(trace, ["outer:in", "inner:in", "handler", "inner:out", "outer:out"]);
+  t.strictSame(trace, ["outer:in", "inner:in", "handler", "inner:out", "outer:out"]);
   t.equal(res.headers["x-seen-by"], "inner, outer");
 });
 
@@ -192,7 +192,7 @@ t.test("path parameters reach the handler typed and coerced", async (t) => {
   app.get("/books/{id}", { params: Type.Object({ id: Type.Integer() }) }, ({ params }) => ({ id: params.id, type: typeof params.id }));
   app.get("/files/{rest:path}", ({ params }) => ({ rest: params.rest }));
   const client = new TestClient(app);
-  t.same((await client.get("/books/42")).json(), { id: 42, type: "number" });
-  t.same((await client.get("/files/a/b/c.txt")).json(), { rest: "a/b/c.txt" });
-  t.same((await client.get("/files/%E2%82%AC%20x")).json(), { rest: "€ x" }, "decoded once");
+  t.strictSame((await client.get("/books/42")).json(), { id: 42, type: "number" });
+  t.strictSame((await client.get("/files/a/b/c.txt")).json(), { rest: "a/b/c.txt" });
+  t.strictSame((await client.get("/files/%E2%82%AC%20x")).json(), { rest: "€ x" }, "decoded once");
 });

@@ -35,7 +35,7 @@ type Issue = { loc: Array<string | number>; msg: string; type: string };
 t.test("a valid body is parsed, validated and echoed", async (t) => {
   const res = await new TestClient(makeApp()).post("/items", { json: { name: "pen", price: 1.5, tags: ["a"] } });
   t.equal(res.status, 200);
-  t.same(res.json(), { name: "pen", price: 1.5, tags: ["a"] });
+  t.strictSame(res.json(), { name: "pen", price: 1.5, tags: ["a"] });
 });
 
 t.test("every body error is reported at once, FastAPI-shaped", async (t) => {
@@ -56,7 +56,7 @@ t.test("missing fields are reported with type 'missing'", async (t) => {
   const res = await new TestClient(makeApp()).post("/items", { json: {} });
   t.equal(res.status, 422);
   const detail = res.json<{ detail: Issue[] }>().detail;
-  t.same(
+  t.strictSame(
     detail.filter((i) => i.type === "missing").map((i) => i.loc),
     [
       ["body", "name"],
@@ -73,7 +73,7 @@ t.test("the body is not coerced: a numeric string is not a number", async (t) =>
 t.test("extra body fields are ignored on the way in and dropped on the way out", async (t) => {
   const res = await new TestClient(makeApp()).post("/items", { json: { name: "pen", price: 1, secret: "hunter2" } });
   t.equal(res.status, 200);
-  t.same(res.json(), { name: "pen", price: 1 });
+  t.strictSame(res.json(), { name: "pen", price: 1 });
   t.notMatch(res.text, /hunter2/);
 });
 
@@ -98,7 +98,7 @@ t.test("a body with the wrong content type is 415", async (t) => {
 t.test("an empty body where one is required is a 422 'missing' at body", async (t) => {
   const res = await new TestClient(makeApp()).post("/items", { headers: { "content-type": "application/json" } });
   t.equal(res.status, 422);
-  t.same(res.json<{ detail: Issue[] }>().detail[0]!.loc, ["body"]);
+  t.strictSame(res.json<{ detail: Issue[] }>().detail[0]!.loc, ["body"]);
 });
 
 t.test("a body streamed in many chunks is reassembled", async (t) => {
@@ -117,9 +117,9 @@ t.test("a body over the route's limit is 413", async (t) => {
 t.test("query strings are coerced, defaulted, and repeated keys become arrays", async (t) => {
   const client = new TestClient(makeApp());
   const res = await client.get("/search?q=dune&tag=a&tag=b&exact=true");
-  t.same(res.json(), { q: "dune", limit: 20, tag: ["a", "b"], exact: true });
+  t.strictSame(res.json(), { q: "dune", limit: 20, tag: ["a", "b"], exact: true });
   const one = await client.get("/search", { query: { q: "x", tag: "solo", limit: 5 } });
-  t.same(one.json(), { q: "x", limit: 5, tag: ["solo"] });
+  t.strictSame(one.json(), { q: "x", limit: 5, tag: ["solo"] });
 });
 
 t.test("bad query values are 422 with the query location", async (t) => {
@@ -136,7 +136,7 @@ t.test("headers and cookies are validated by name", async (t) => {
   const client = new TestClient(makeApp());
   const ok = await client.get("/whoami", { headers: { "X-Token": "abcd", cookie: "session=s1; other=2" } });
   t.equal(ok.status, 200);
-  t.same(ok.json(), { token: "abcd", session: "s1" });
+  t.strictSame(ok.json(), { token: "abcd", session: "s1" });
   const bad = await client.get("/whoami", { headers: { "x-token": "a" } });
   t.equal(bad.status, 422);
   const locs = bad.json<{ detail: Issue[] }>().detail.map((i) => i.loc.join("."));
@@ -149,7 +149,7 @@ t.test("path errors are reported at path", async (t) => {
   app.get("/books/{id}", { params: Type.Object({ id: Type.Integer() }) }, ({ params }) => params);
   const res = await new TestClient(app).get("/books/abc");
   t.equal(res.status, 422);
-  t.same(res.json<{ detail: Issue[] }>().detail[0]!.loc, ["path", "id"]);
+  t.strictSame(res.json<{ detail: Issue[] }>().detail[0]!.loc, ["path", "id"]);
 });
 
 t.test("a user handler for validation errors replaces the default", async (t) => {
@@ -158,5 +158,5 @@ t.test("a user handler for validation errors replaces the default", async (t) =>
   app.exceptionHandler(RequestValidationError, (error) => new JSONResponse({ errors: error.issues.length }, { status: 400 }));
   const res = await new TestClient(app).post("/items", { json: {} });
   t.equal(res.status, 400);
-  t.same(res.json(), { errors: 2 });
+  t.strictSame(res.json(), { errors: 2 });
 });
