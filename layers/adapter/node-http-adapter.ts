@@ -39,7 +39,6 @@ import type {
   Address,
   App,
   HeaderList,
-  HttpDisconnectEvent,
   HttpRequestEvent,
   HttpResponseBodyEvent,
   HttpScope,
@@ -49,6 +48,7 @@ import type {
   SendEvent,
 } from "./events.js";
 import { SENT } from "./events.js";
+import { DISCONNECT, DISCONNECT_PROMISE, FINAL_EMPTY, FINAL_EMPTY_PROMISE } from "./event-constants.js";
 import type { Logger } from "../../lib/logger.js";
 import { BodyTooLargeError, LaminarError, ProtocolError } from "../../lib/errors.js";
 import {
@@ -77,13 +77,8 @@ export interface NodeHttpAdapterOptions {
   prereadLimit?: number;
 }
 
-const EMPTY = new Uint8Array(0);
 /** Accepted synchronously: the shared {@link SENT} promise, which apps may recognise. */
 const RESOLVED: Promise<void> = SENT;
-const DISCONNECT: HttpDisconnectEvent = Object.freeze({ type: "http.disconnect" as const });
-const DISCONNECT_PROMISE: Promise<ReceiveEvent> = Promise.resolve(DISCONNECT);
-const FINAL_EMPTY: HttpRequestEvent = Object.freeze({ type: "http.request" as const, body: EMPTY, moreBody: false });
-const FINAL_EMPTY_PROMISE: Promise<ReceiveEvent> = Promise.resolve(FINAL_EMPTY);
 
 /** Where listeners find their exchange (a symbol, so no closure per request). */
 const kExchange = Symbol("laminar.exchange");

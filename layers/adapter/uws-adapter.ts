@@ -28,7 +28,6 @@ import type {
   Address,
   App,
   HeaderList,
-  HttpDisconnectEvent,
   HttpRequestEvent,
   HttpResponseBodyEvent,
   HttpScope,
@@ -38,6 +37,7 @@ import type {
   SendEvent,
 } from "./events.js";
 import { SENT } from "./events.js";
+import { DISCONNECT, DISCONNECT_PROMISE, FINAL_EMPTY, FINAL_EMPTY_PROMISE } from "./event-constants.js";
 import type { Logger } from "../../lib/logger.js";
 import { BodyTooLargeError, LaminarError, ProtocolError } from "../../lib/errors.js";
 import {
@@ -70,10 +70,6 @@ export interface UwsAdapterOptions {
 const BODY_HIGH_WATER = 64 * 1024;
 
 const RESOLVED: Promise<void> = SENT;
-const DISCONNECT: HttpDisconnectEvent = Object.freeze({ type: "http.disconnect" as const });
-const DISCONNECT_PROMISE: Promise<ReceiveEvent> = Promise.resolve(DISCONNECT);
-const FINAL_EMPTY: HttpRequestEvent = Object.freeze({ type: "http.request" as const, body: new Uint8Array(0), moreBody: false });
-const FINAL_EMPTY_PROMISE: Promise<ReceiveEvent> = Promise.resolve(FINAL_EMPTY);
 
 /**
  * Runs apps for uWS requests. One per server; register {@link UwsAdapter.handle} (bound) with
