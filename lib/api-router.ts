@@ -10,6 +10,7 @@
  */
 import type { DependencyToken } from "../layers/di/dependency.js";
 import type { Handler, RouteDeclaration, RouteOptions } from "../layers/handler/route-definition.js";
+import type { WebSocketHandler, WebSocketRouteDeclaration, WebSocketRouteOptions } from "../layers/handler/websocket-route.js";
 
 /** What a router (or an `include`) applies to every route it holds. */
 export interface RouterOptions {
@@ -46,6 +47,17 @@ function scoped(route: RouteDeclaration, options: RouterOptions): RouteDeclarati
   };
 }
 
+/** Applies a prefix and dependencies to a WebSocket declaration (tags do not apply: not in OpenAPI). */
+function scopedWebSocket(route: WebSocketRouteDeclaration, options: RouterOptions): WebSocketRouteDeclaration {
+  const prefix = checkPrefix(options.prefix ?? "");
+  const dependencies = [...(options.dependencies ?? []), ...(route.options.dependencies ?? [])];
+  return {
+    path: prefix + route.path,
+    handler: route.handler,
+    options: { ...route.options, ...(dependencies.length > 0 ? { dependencies } : {}) },
+  };
+}
+
 /** A typed method shortcut: `(path, options, handler)` or `(path, handler)`. */
 export interface MethodRegistrar<Self> {
   <const O extends RouteOptions>(path: string, options: O, handler: Handler<O>): Self;
@@ -63,6 +75,8 @@ export interface MethodRegistrar<Self> {
 export class APIRouter {
   /** The declarations recorded so far, prefixes and shared options applied. */
   readonly routes: RouteDeclaration[] = [];
+  /** The WebSocket routes recorded so far, prefixes and shared dependencies applied. */
+  readonly websocketRoutes: WebSocketRouteDeclaration[] = [];
   private readonly shared: RouterOptions;
 
   constructor(options: RouterOptions = {}) {
@@ -108,9 +122,32 @@ export class APIRouter {
   /** Declares an explicit HEAD route (otherwise HEAD is answered from GET). */
   readonly head: MethodRegistrar<this> = this.shortcut("HEAD");
 
+  /**
+   * Declares a WebSocket route: `(path, options, handler)` or `(path, handler)`. Inputs and
+   * dependencies are checked before the handshake is answered (a failure rejects it with its
+   * HTTP status); the handler then accepts and talks through `ctx.ws`.
+   *
+   * @example
+   * app.websocket("/ws/rooms/{room}", { query: Type.Object({ name: Type.String() }) }, async ({ ws, params, query }) => {
+   *   await ws.accept();
+   *   for await (const message of ws) await ws.send(`${query.name}@${params.room}: ${message}`);
+   * });
+   */
+  websocket<const O extends WebSocketRouteOptions>(path: string, options: O, handler: WebSocketHandler<O>): this;
+  websocket(path: string, handler: WebSocketHandler<Record<never, never>>): this;
+  websocket(path: string, optionsOrHandler: WebSocketRouteOptions | WebSocketHandler, maybeHandler?: WebSocketHandler): this {
+    const [options, handler] = typeof optionsOrHandler === "function" ? [{}, optionsOrHandler] : [optionsOrHandler, maybeHandler!];
+    if (!path.startsWith("/") && !(path === "" && (this.shared.prefix ?? "") !== "")) {
+      throw new TypeError(`A route path must start with "/": got "${path}"`);
+    }
+    this.websocketRoutes.push(scopedWebSocket({ path, options, handler: handler as WebSocketHandler }, this.shared));
+    return this;
+  }
+
   /** Copies another router's routes into this one, under `options.prefix`, tags and dependencies. */
   include(router: APIRouter, options: RouterOptions = {}): this {
     for (const route of router.routes) this.routes.push(scoped(scoped(route, options), this.shared));
+    for (const route of router.websocketRoutes) this.websocketRoutes.push(scopedWebSocket(scopedWebSocket(route, options), this.shared));
     return this;
   }
 }

@@ -87,11 +87,11 @@ export class App extends APIRouter {
   }
 
   /**
-   * The event-interface app: HTTP requests go through the pipeline (built on first use), lifespan
+   * The event-interface app: HTTP requests and WebSockets go through the pipeline (built on first use), lifespan
    * events to the lifespan handler.
    */
   readonly handle: EventApp = (scope, receive, send) => {
-    if (scope.type === "http") return (this.pipeline ?? this.build())(scope, receive, send);
+    if (scope.type !== "lifespan") return (this.pipeline ?? this.build())(scope, receive, send);
     return this.lifespanHandler(scope, receive, send);
   };
 
@@ -155,6 +155,7 @@ export class App extends APIRouter {
       logger: this.logger,
       debug: this.settings.debug ?? false,
       routes: this.routes,
+      websocketRoutes: this.websocketRoutes,
       mounts: this.mounts,
       middleware: this.userMiddleware,
       exceptionHandlers: this.exceptionHandlers,

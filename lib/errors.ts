@@ -134,6 +134,49 @@ export class HttpException extends Error {
   }
 }
 
+/**
+ * Raise from a WebSocket handler or dependency to close the connection with `code` and `reason`
+ * (Starlette's `WebSocketException`). Raised before the handshake was accepted, it rejects the
+ * handshake (403), as a `websocket.close` would.
+ *
+ * @example
+ * throw new WebSocketException(1008, "Room is full");
+ */
+export class WebSocketException extends Error {
+  readonly code: number;
+  readonly reason: string;
+
+  constructor(code: number, reason = "") {
+    super(reason === "" ? `WebSocket closed with ${code}` : reason);
+    this.code = code;
+    this.reason = reason;
+  }
+
+  override get name(): string {
+    return "WebSocketException";
+  }
+}
+
+/**
+ * The client closed the WebSocket (or the connection was lost: code 1006). Thrown by the
+ * connection's `receive*()` helpers, as Starlette's `WebSocketDisconnect`; a handler that lets it
+ * escape has simply ended, it is not logged as an error.
+ */
+export class WebSocketDisconnect extends Error {
+  readonly code: number;
+  readonly reason: string;
+
+  constructor(code: number, reason = "") {
+    super(`WebSocket disconnected with ${code}${reason === "" ? "" : `: ${reason}`}`);
+    this.code = code;
+    this.reason = reason;
+  }
+
+  override get name(): string {
+    return "WebSocketDisconnect";
+  }
+}
+
 /** One validation problem, in FastAPI's shape: where, what, and a machine-readable type. */
 export interface ValidationIssue {
   /** Location: `["body", "price"]`, `["path", "id"]`, `["query", "tags", 2]`. */

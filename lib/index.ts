@@ -22,7 +22,11 @@ export type {
   ReceiveEvent,
   SendEvent,
   HeaderList,
+  ConnectionScope,
+  WebSocketScope,
 } from "../layers/adapter/events.js";
+export { WebSocketConnection, type WebSocketMessage, type AcceptOptions, type WebSocketState } from "../layers/handler/websocket-connection.js";
+export type { WebSocketContext, WebSocketHandler, WebSocketRouteOptions } from "../layers/handler/websocket-route.js";
 export { compose, type Middleware } from "../layers/middleware/middleware.js";
 export { ExceptionHandlers, type ExceptionHandler } from "../layers/middleware/exception-middleware.js";
 export {

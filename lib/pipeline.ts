@@ -25,12 +25,14 @@ import { errorMiddleware } from "../layers/middleware/error-middleware.js";
 import { exceptionMiddleware, type ExceptionHandlers } from "../layers/middleware/exception-middleware.js";
 import { RouterApp } from "../layers/router/router-app.js";
 import { compileRoute } from "../layers/handler/compile-route.js";
+import { compileWebSocketRoute, type WebSocketRouteDeclaration } from "../layers/handler/websocket-route.js";
 
 /** Everything the pipeline is built from. */
 export interface PipelineParts {
   logger: Logger;
   debug: boolean;
   routes: readonly RouteDeclaration[];
+  websocketRoutes: readonly WebSocketRouteDeclaration[];
   mounts: ReadonlyArray<{ prefix: string; app: EventApp }>;
   middleware: readonly Middleware[];
   exceptionHandlers: ExceptionHandlers;
@@ -39,10 +41,11 @@ export interface PipelineParts {
   compile: RouteCompileContext;
 }
 
-/** Builds the HTTP pipeline (layers 3 to 8) as one event-interface app. */
+/** Builds the pipeline (layers 3 to 8, HTTP and WebSocket) as one event-interface app. */
 export function buildPipeline(parts: PipelineParts): EventApp {
-  const router = new RouterApp(parts.createRouter());
+  const router = new RouterApp(parts.createRouter(), parts.createRouter());
   for (const route of parts.routes) router.route([...route.methods], route.path, compileRoute(route, parts.compile));
+  for (const route of parts.websocketRoutes) router.websocket(route.path, compileWebSocketRoute(route, parts.compile));
   for (const { prefix, app } of parts.mounts) router.mount(prefix, app);
   const { logger, debug, exceptionHandlers } = parts;
   if (parts.middleware.length === 0) {

@@ -7,11 +7,15 @@
  * answers (one response start, then body chunks until `moreBody` is false). Routers, mounted
  * sub-apps and every middleware are apps of this one shape, so any of them runs on any server.
  *
- * Deliberately left out of this file: WebSocket events (added with the uWebSockets.js server),
- * HTTP trailers, server push and the ASGI `extensions` mechanism.
+ * WebSocket scopes and events live in `websocket-events.ts` and join the unions here.
+ *
+ * Deliberately left out: HTTP trailers, server push and the ASGI `extensions` mechanism.
  *
  * @module
  */
+import type { WebSocketReceiveEvents, WebSocketScope, WebSocketSendEvents } from "./websocket-events.js";
+
+export type * from "./websocket-events.js";
 
 /** Header list: names lower-cased, values as received, in arrival order; repeated names repeat. */
 export type HeaderList = Array<[name: string, value: string]>;
@@ -61,8 +65,11 @@ export interface LifespanScope {
   state: Record<string, unknown>;
 }
 
+/** The scopes of a client connection (what middleware and routers dispatch). */
+export type ConnectionScope = HttpScope | WebSocketScope;
+
 /** Any scope an app can be called with. */
-export type Scope = HttpScope | LifespanScope;
+export type Scope = HttpScope | WebSocketScope | LifespanScope;
 
 /** A chunk of the request body. `moreBody: false` marks the last one (possibly empty). */
 export interface HttpRequestEvent {
@@ -116,12 +123,18 @@ export interface LifespanShutdownFailedEvent {
 }
 
 /** Everything `receive()` can yield. */
-export type ReceiveEvent = HttpRequestEvent | HttpDisconnectEvent | LifespanStartupEvent | LifespanShutdownEvent;
+export type ReceiveEvent =
+  | HttpRequestEvent
+  | HttpDisconnectEvent
+  | WebSocketReceiveEvents
+  | LifespanStartupEvent
+  | LifespanShutdownEvent;
 
 /** Everything `send()` accepts. */
 export type SendEvent =
   | HttpResponseStartEvent
   | HttpResponseBodyEvent
+  | WebSocketSendEvents
   | LifespanStartupCompleteEvent
   | LifespanStartupFailedEvent
   | LifespanShutdownCompleteEvent

@@ -1,10 +1,11 @@
 /**
- * The small JSON error responses the uWebSockets.js server writes itself (400/413/414/431/500),
+ * The responses the uWebSockets.js server writes itself: JSON errors (400/413/414/431/500),
  * with the same `{"detail": …}` bodies as the node:http server ({@link errorBody}).
  *
  * @module
  */
 import type { HttpResponse } from "uWebSockets.js";
+import type { HeaderList } from "./events.js";
 import { defaultReason } from "../../lib/errors.js";
 import { errorBody } from "./node-error-response.js";
 
@@ -30,5 +31,22 @@ export function writeUwsError(res: HttpResponse, status: number, detail: string 
   const body = errorBody(status, detail);
   res.cork(() => {
     res.writeStatus(statusLine(status)).writeHeader("content-type", "application/json").end(body, close);
+  });
+}
+
+/**
+ * Answers `res` with a whole response (status, the given headers, body), corked, and closes the
+ * connection after it. For answers that are not the app's HTTP response: WebSocket handshake
+ * errors and denials. Framing headers in `headers` are skipped (uWS writes content-length).
+ */
+export function writeUwsResponse(res: HttpResponse, status: number, headers: HeaderList, body: Uint8Array | string): void {
+  res.cork(() => {
+    res.writeStatus(statusLine(status));
+    for (const [name, value] of headers) {
+      const lower = name.toLowerCase();
+      if (lower === "content-length" || lower === "transfer-encoding" || lower === "connection") continue;
+      res.writeHeader(name, value);
+    }
+    res.end(body, true);
   });
 }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { HttpScope } from "../adapter/events.js";
+import type { ConnectionScope } from "../adapter/events.js";
 import type { Constructor, DependencyContext, DependencyExit, InputSchemas } from "./dependency.js";
 import type { DependencyPlan, FunctionNode, PlanNode } from "./dependency-plan.js";
 import { DependencyExitStack, EMPTY_EXIT_STACK, type Cleanup } from "./exit-stack.js";
@@ -26,7 +26,7 @@ import type { CompiledDependencies, RequestInputs, Resolution } from "./resolver
 
 /** What a class resolver sees of the request being resolved. */
 export interface ClassRequest {
-  readonly scope: HttpScope;
+  readonly scope: ConnectionScope;
   /** Free for the class resolver's per-request state (a child container), created lazily. */
   classScope: unknown;
   /** Registers a cleanup on the request's exit stack. */
@@ -53,7 +53,7 @@ class RequestResolution implements ClassRequest {
     this.slots = new Array<unknown>(size);
   }
 
-  get scope(): HttpScope {
+  get scope(): ConnectionScope {
     return this.inputs.scope;
   }
 

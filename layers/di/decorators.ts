@@ -13,7 +13,7 @@
  * @example
  * @injectable()
  * class BookService {
- *   constructor(readonly repo: BookRepository, @inject(REQUEST_SCOPE) readonly scope: HttpScope) {}
+ *   constructor(readonly repo: BookRepository, @inject(REQUEST_SCOPE) readonly scope: ConnectionScope) {}
  * }
  *
  * @module

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { HttpScope } from "../adapter/events.js";
+import type { ConnectionScope } from "../adapter/events.js";
 import type { SchemaLike, StaticOf } from "../validator/schema-types.js";
 
 /** Any class: the token for a service registered with the container. */
@@ -64,7 +64,7 @@ export type ResolvedDeps<M> = M extends DependencyMap ? { [K in keyof M]: Provid
 /** The values a factory receives. */
 export interface DependencyContext<S extends DependencySpec = DependencySpec> {
   /** The request being served. */
-  scope: HttpScope;
+  scope: ConnectionScope;
   deps: ResolvedDeps<S["deps"]>;
   params: StaticOf<S["params"], Record<string, unknown>>;
   query: StaticOf<S["query"], Record<string, unknown>>;

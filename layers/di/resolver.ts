@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { HttpScope } from "../adapter/events.js";
+import type { ConnectionScope } from "../adapter/events.js";
 import type { Constructor, DependencyExit, DependencyMap, DependencyToken, InputSchemas } from "./dependency.js";
 
 /** Service lifetimes, as FastAPI users know them from DI containers. */
@@ -24,7 +24,7 @@ export type Lifetime = "singleton" | "request" | "transient";
 
 /** The validated request inputs dependencies may read. */
 export interface RequestInputs {
-  scope: HttpScope;
+  scope: ConnectionScope;
   params: Record<string, unknown>;
   query: Record<string, unknown>;
   headers: Record<string, unknown>;

@@ -31,7 +31,7 @@
  */
 import "reflect-metadata";
 import { container as globalContainer, Lifecycle, type DependencyContainer } from "tsyringe";
-import type { HttpScope } from "../adapter/events.js";
+import type { ConnectionScope } from "../adapter/events.js";
 import { InvalidDependencyError } from "../../lib/errors.js";
 import type { Constructor, DependencyMap, DependencyToken } from "./dependency.js";
 import { planDependencies } from "./dependency-plan.js";
@@ -40,12 +40,12 @@ import { OverrideTable } from "./override-table.js";
 import type { CompiledDependencies, DependencyResolver, Lifetime } from "./resolver.js";
 
 /**
- * The token under which each request container holds the request's {@link HttpScope}.
+ * The token under which each request container holds the request's {@link ConnectionScope}.
  *
  * @example
  * @injectable()
  * class CurrentUser {
- *   constructor(@inject(REQUEST_SCOPE) readonly scope: HttpScope) {}
+ *   constructor(@inject(REQUEST_SCOPE) readonly scope: ConnectionScope) {}
  * }
  * resolver.register(CurrentUser, "request");
  */
@@ -206,7 +206,7 @@ export class TsyringeResolver implements DependencyResolver, ClassResolver {
     let child = extensions[this.extensionKey] as DependencyContainer | undefined;
     if (child === undefined) {
       const created = this.container.createChildContainer();
-      created.register<HttpScope>(REQUEST_SCOPE, { useValue: scope });
+      created.register<ConnectionScope>(REQUEST_SCOPE, { useValue: scope });
       extensions[this.extensionKey] = created;
       request.defer("after-response", () => {
         delete extensions[this.extensionKey];

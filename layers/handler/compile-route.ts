@@ -15,13 +15,14 @@ import type { App, HttpScope, Receive, Send, SendEvent } from "../adapter/events
 import { SENT } from "../adapter/events.js";
 import type { DependencyResolver, Resolution } from "../di/resolver.js";
 import type { DependencyMap } from "../di/dependency.js";
-import type { Check, Validator } from "../validator/validator.js";
+import type { Validator } from "../validator/validator.js";
 import type { Serialize, Serializer } from "../serializer/serializer.js";
-import type { RouteDeclaration, ResponseSchemas } from "./route-definition.js";
+import type { RouteDeclaration, ResponseSchemas, RouteOptions } from "./route-definition.js";
 import type { SchemaLike } from "../validator/schema-types.js";
 import { RequestValidationError, type ValidationIssue } from "../../lib/errors.js";
 import { deferAfterResponse } from "../middleware/after-response.js";
 import { mergeInputs } from "./merge-schemas.js";
+import { compileInputChecks, type InputTarget } from "./input-checks.js";
 import { RequestContext } from "./request-context.js";
 import { isBodylessStatus, isResponse } from "./responses.js";
 import { parseJsonBody, wholeBodyOrRest } from "../validator/request-inputs.js";
@@ -53,8 +54,8 @@ export function responseSchemasByStatus(response: ResponseSchemas | undefined, s
 }
 
 /** All dependencies of a route: the named ones plus the effect-only `dependencies` list. */
-function allDependencies(declaration: RouteDeclaration): DependencyMap {
-  const { deps, dependencies } = declaration.options;
+export function allDependencies(options: Pick<RouteOptions, "deps" | "dependencies">): DependencyMap {
+  const { deps, dependencies } = options;
   if (dependencies === undefined || dependencies.length === 0) return deps ?? {};
   const map: Record<string, DependencyMap[string]> = { ...deps };
   dependencies.forEach((dep, i) => (map[`\0effect${i}`] = dep));
@@ -63,23 +64,15 @@ function allDependencies(declaration: RouteDeclaration): DependencyMap {
 
 const JSON_HEADER = "application/json";
 
-/** The request parts validated before the body, as named on the handler's context. */
-type InputPart = "params" | "query" | "headers" | "cookies";
-
 /** Compiles a route into an app. Throws at startup for invalid schemas or dependency graphs. */
 export function compileRoute(declaration: RouteDeclaration, context: RouteCompileContext): App {
   const { options, handler } = declaration;
   const label = `${declaration.methods.join(",")} ${declaration.path}`;
-  const dependencies = context.resolver.compile(allDependencies(declaration));
+  const dependencies = context.resolver.compile(allDependencies(options));
   const inputs = mergeInputs(options, dependencies?.inputs ?? [], label);
   const { validator } = context;
 
-  // The non-body parts that declare a schema, each with its check, in report order.
-  const inputChecks: Array<[InputPart, Check]> = [];
-  if (inputs.params) inputChecks.push(["params", validator.compile(inputs.params, { location: "path", coerce: true })]);
-  if (inputs.query) inputChecks.push(["query", validator.compile(inputs.query, { location: "query", coerce: true })]);
-  if (inputs.headers) inputChecks.push(["headers", validator.compile(inputs.headers, { location: "header", coerce: true })]);
-  if (inputs.cookies) inputChecks.push(["cookies", validator.compile(inputs.cookies, { location: "cookie", coerce: true })]);
+  const validateInputs = compileInputChecks(inputs, validator);
   const checkBody = options.body && validator.compile(options.body, { location: "body", coerce: false });
   const bodyLimit = options.bodyLimit ?? context.maxBodySize;
 
@@ -87,20 +80,6 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
   const schemas = responseSchemasByStatus(options.response, status);
   const serialize: Serialize = context.serializer.compile(schemas.get(status), label);
   const bodyless = isBodylessStatus(status);
-  const validatesSync = inputChecks.length > 0;
-
-  /** Validates the non-body inputs into `ctx`; returns the issues found (or undefined). */
-  function validateSync(ctx: RequestContext): ValidationIssue[] | undefined {
-    let issues: ValidationIssue[] | undefined;
-    for (let i = 0; i < inputChecks.length; i++) {
-      const [part, check] = inputChecks[i]!;
-      // Checks coerce in place: path parameters are copied so scope.pathParams keeps its strings.
-      const result = check(part === "params" ? { ...ctx.params } : ctx[part]);
-      if (result.ok) (ctx as unknown as Record<InputPart, unknown>)[part] = result.value;
-      else (issues ??= []).push(...result.issues);
-    }
-    return issues;
-  }
 
   /** Parses and validates the JSON body bytes into `ctx`; appends its issues. */
   function checkBodyBytes(ctx: RequestContext, bytes: Buffer, issues: ValidationIssue[] | undefined): ValidationIssue[] | undefined {
@@ -167,7 +146,7 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
    */
   async function route(scope: HttpScope, receive: Receive, send: Send): Promise<void> {
     const ctx = new RequestContext(scope, receive);
-    let issues = validatesSync ? validateSync(ctx) : undefined;
+    let issues = validateInputs !== null ? validateInputs(ctx as unknown as InputTarget) : undefined;
     if (checkBody !== undefined) {
       const whole = wholeBodyOrRest(await receive(), receive, bodyLimit);
       issues = checkBodyBytes(ctx, whole instanceof Promise ? await whole : whole, issues);
@@ -190,8 +169,8 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
    */
   function directRoute(scope: HttpScope, receive: Receive, send: Send): Promise<void> {
     const ctx = new RequestContext(scope, receive);
-    if (validatesSync) {
-      const issues = validateSync(ctx);
+    if (validateInputs !== null) {
+      const issues = validateInputs(ctx as unknown as InputTarget);
       if (issues !== undefined) throw new RequestValidationError(issues);
     }
     const result = handler(ctx as never);

@@ -7,19 +7,22 @@
  *
  * @module
  */
-import type { HttpScope, Receive } from "../adapter/events.js";
+import type { ConnectionScope, HttpScope, Receive } from "../adapter/events.js";
 import type { HandlerContext } from "./route-definition.js";
 import { headersToObject, parseCookies, parseQuery } from "../validator/request-inputs.js";
 
-function findHeader(scope: HttpScope, name: string): string | undefined {
+function findHeader(scope: ConnectionScope, name: string): string | undefined {
   const headers = scope.headers;
   for (let i = 0; i < headers.length; i++) if (headers[i]![0] === name) return headers[i]![1];
   return undefined;
 }
 
-/** The concrete {@link HandlerContext}; handlers see it through the typed interface. */
-export class RequestContext implements HandlerContext {
-  readonly scope: HttpScope;
+/**
+ * The concrete {@link HandlerContext}; handlers see it through the typed interface. WebSocket
+ * routes use it too (with a `websocket` scope), through {@link WebSocketContext}.
+ */
+export class RequestContext<S extends ConnectionScope = HttpScope> implements Omit<HandlerContext, "scope"> {
+  readonly scope: S;
   readonly receive: Receive;
   /** Set by the route when it validated path parameters. */
   params: Record<string, string>;
@@ -29,7 +32,7 @@ export class RequestContext implements HandlerContext {
   private parsedHeaders: Record<string, string> | undefined;
   private parsedCookies: Record<string, string> | undefined;
 
-  constructor(scope: HttpScope, receive: Receive) {
+  constructor(scope: S, receive: Receive) {
     this.scope = scope;
     this.receive = receive;
     this.params = scope.pathParams ?? {};

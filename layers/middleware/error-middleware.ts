@@ -7,16 +7,22 @@
  * rather than a wrong one (Starlette's `ServerErrorMiddleware`, uvicorn's `run_asgi`). Either way
  * the process keeps serving.
  *
+ * A WebSocket connection's errors are handled by {@link guardWebSocket}: before the handshake is
+ * accepted they become an HTTP denial (the same 4xx/500 a request would get), after it a close
+ * frame (1011, or the code of a `WebSocketException`).
+ *
  * Being outermost, it is also where after-response work (dependency cleanups) runs: after the
  * response, including a 500 it rendered itself.
  *
  * @module
  */
-import type { App, Send } from "../adapter/events.js";
+import type { App } from "../adapter/events.js";
 import type { Logger } from "../../lib/logger.js";
 import type { Middleware } from "./middleware.js";
 import { hasAfterResponse, runAfterResponse } from "./after-response.js";
 import { answerException, type ExceptionHandlers } from "./exception-middleware.js";
+import { sendServerError } from "./server-error-response.js";
+import { guardWebSocket } from "./websocket-guard.js";
 
 /** Options for {@link errorMiddleware}. */
 export interface ErrorMiddlewareOptions {
@@ -31,33 +37,16 @@ export interface ErrorMiddlewareOptions {
   exceptions?: ExceptionHandlers;
 }
 
-const INTERNAL_ERROR_BODY = '{"detail":"Internal Server Error"}';
-
-async function sendServerError(send: Send, error: unknown, debug: boolean): Promise<void> {
-  const body = debug
-    ? JSON.stringify({
-        detail: "Internal Server Error",
-        error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
-      })
-    : INTERNAL_ERROR_BODY;
-  await send({
-    type: "http.response.start",
-    status: 500,
-    headers: [
-      ["content-type", "application/json"],
-      ["content-length", String(Buffer.byteLength(body))],
-    ],
-  });
-  await send({ type: "http.response.body", body, moreBody: false });
-}
-
 /** Creates the error layer. */
 export function errorMiddleware(options: ErrorMiddlewareOptions): Middleware {
   const { logger, exceptions } = options;
   const debug = options.debug ?? false;
   return (next: App): App =>
     async function errorLayer(scope, receive, send) {
-      if (scope.type !== "http") return next(scope, receive, send);
+      if (scope.type !== "http") {
+        if (scope.type === "websocket") return guardWebSocket(next, scope, receive, send, { logger, debug, exceptions });
+        return next(scope, receive, send);
+      }
       try {
         await next(scope, receive, send);
       } catch (thrown) {

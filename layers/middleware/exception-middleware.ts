@@ -13,13 +13,17 @@
  *
  * @module
  */
-import type { App, HttpScope, Send } from "../adapter/events.js";
+import type { App, ConnectionScope, Send } from "../adapter/events.js";
 import type { Middleware } from "./middleware.js";
 import { HttpException, LaminarError, RequestValidationError } from "../../lib/errors.js";
 import { JSONResponse, type AnyResponse } from "../handler/responses.js";
+import { denialSend, trackAccept } from "./websocket-guard.js";
 
-/** Turns an error into a response. */
-export type ExceptionHandler<E = Error> = (error: E, scope: HttpScope) => AnyResponse | Promise<AnyResponse>;
+/**
+ * Turns an error into a response. For a WebSocket whose handshake was not accepted yet, the
+ * response becomes the handshake's HTTP answer (`scope.type` is then `"websocket"`).
+ */
+export type ExceptionHandler<E = Error> = (error: E, scope: ConnectionScope) => AnyResponse | Promise<AnyResponse>;
 
 /** Any class of error. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- constructor parameters are irrelevant to lookup
@@ -71,7 +75,7 @@ export function defaultExceptionHandlers(): ExceptionHandlers {
  * no handler is registered for it; rejects with the handler's own error if the handler throws,
  * and with `error` itself if the response had already started (a second start was refused).
  */
-export async function answerException(handlers: ExceptionHandlers, error: unknown, scope: HttpScope, send: Send): Promise<boolean> {
+export async function answerException(handlers: ExceptionHandlers, error: unknown, scope: ConnectionScope, send: Send): Promise<boolean> {
   const handler = handlers.lookup(error);
   if (handler === undefined) return false;
   const response = await handler(error, scope);
@@ -89,10 +93,27 @@ export async function answerException(handlers: ExceptionHandlers, error: unknow
 export function exceptionMiddleware(handlers: ExceptionHandlers): Middleware {
   return (next: App): App =>
     async function exceptionLayer(scope, receive, send) {
+      if (scope.type === "websocket") return answerWebSocketException(handlers, next, scope, receive, send);
       try {
         await next(scope, receive, send);
       } catch (error) {
         if (scope.type !== "http" || !(await answerException(handlers, error, scope, send))) throw error;
       }
     };
+}
+
+/** The exception layer for a WebSocket: handlers answer errors raised before the handshake was accepted. */
+async function answerWebSocketException(
+  handlers: ExceptionHandlers,
+  next: App,
+  scope: ConnectionScope,
+  receive: Parameters<App>[1],
+  send: Send,
+): Promise<void> {
+  const tracked = trackAccept(send);
+  try {
+    await next(scope, receive, tracked.send);
+  } catch (error) {
+    if (tracked.accepted() || !(await answerException(handlers, error, scope, denialSend(send)))) throw error;
+  }
 }

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { App, HttpResponseBodyEvent, HttpScope, Receive, Scope, Send, SendEvent } from "../adapter/events.js";
+import type { App, ConnectionScope, HttpResponseBodyEvent, HttpScope, Receive, Scope, Send, SendEvent } from "../adapter/events.js";
+import type { WebSocketScope } from "../adapter/websocket-events.js";
 import { HttpException, RouteDefinitionError } from "../../lib/errors.js";
 import { FindMyWayRouter } from "./find-my-way-router.js";
 import type { Router } from "./router.js";
@@ -41,12 +42,16 @@ const EMPTY_MORE: HttpResponseBodyEvent = Object.freeze({ type: "http.response.b
  * Dispatch is synchronous up to the matched app's call, whose promise is returned as is: no extra
  * async frame per request. 404/405 are returned as rejected promises, never thrown synchronously.
  *
+ * A WebSocket handshake (`websocket` scope) is dispatched the same way through a second matcher
+ * holding the WebSocket routes, then the mounts; with no match it rejects with
+ * `HttpException(404)`, which the error layer sends as the handshake's HTTP answer.
+ *
  * Lifespan scopes are ignored (the promise resolves without sending): startup/shutdown belong to
  * the application object, and mounted sub-apps do not get lifespan events (Starlette's Router
  * does not forward them either).
  *
  * Deliberately left out: path parameters in mount prefixes, trailing-slash redirects
- * (Starlette's `redirect_slashes`), host routing, WebSocket routes.
+ * (Starlette's `redirect_slashes`), host routing.
  *
  * @example
  * const router = new RouterApp();
@@ -58,14 +63,19 @@ export class RouterApp {
   /** The App: bound once, pass it anywhere an App is expected. */
   readonly handle: App;
   readonly #router: Router<App>;
+  readonly #websocketRouter: Router<App>;
   /** Longest prefix first, so the first match is the most specific. */
   readonly #mounts: Mount[] = [];
   /** `Allow` header values by the router's `allowed` list (few distinct method sets per app). */
   readonly #allowCache = new Map<string, string>();
 
-  /** @param router the matcher to dispatch through; a fresh {@link FindMyWayRouter} by default. */
-  constructor(router: Router<App> = new FindMyWayRouter<App>()) {
+  /**
+   * @param router the matcher for HTTP routes; a fresh {@link FindMyWayRouter} by default
+   * @param websocketRouter the matcher for WebSocket routes (a separate table: a path can have both)
+   */
+  constructor(router: Router<App> = new FindMyWayRouter<App>(), websocketRouter: Router<App> = new FindMyWayRouter<App>()) {
     this.#router = router;
+    this.#websocketRouter = websocketRouter;
     this.handle = (scope, receive, send) => this.#dispatch(scope, receive, send);
   }
 
@@ -79,6 +89,11 @@ export class RouterApp {
       throw new RouteDefinitionError(JSON.stringify(path), "no methods given");
     }
     for (const method of methods) this.#router.add(method.toUpperCase(), path, app);
+  }
+
+  /** Registers `app` for WebSocket handshakes at `path` (same syntax as {@link route}). */
+  websocket(path: string, app: App): void {
+    this.#websocketRouter.add("GET", path, app);
   }
 
   /**
@@ -105,7 +120,9 @@ export class RouterApp {
   }
 
   #dispatch(scope: Scope, receive: Receive, send: Send): Promise<void> {
-    if (scope.type !== "http") return RESOLVED;
+    if (scope.type !== "http") {
+      return scope.type === "websocket" ? this.#dispatchWebSocket(scope, receive, send) : RESOLVED;
+    }
     const method = scope.method;
     const path = scope.path;
     const result = this.#router.lookup(method, path);
@@ -130,8 +147,21 @@ export class RouterApp {
     return Promise.reject(new HttpException(405, undefined, [["allow", allow]]));
   }
 
+  #dispatchWebSocket(scope: WebSocketScope, receive: Receive, send: Send): Promise<void> {
+    const result = this.#websocketRouter.lookup("GET", scope.path);
+    if (result.kind === "found") {
+      scope.pathParams = result.params;
+      return result.value(scope, receive, send);
+    }
+    if (this.#mounts.length !== 0) {
+      const mounted = this.#callMount(scope, receive, send);
+      if (mounted !== null) return mounted;
+    }
+    return Promise.reject(new HttpException(404));
+  }
+
   /** Runs the mount matching `scope.path`, or returns null when none does. */
-  #callMount(scope: HttpScope, receive: Receive, send: Send): Promise<void> | null {
+  #callMount(scope: ConnectionScope, receive: Receive, send: Send): Promise<void> | null {
     const path = scope.path;
     for (const { prefix, app } of this.#mounts) {
       const length = prefix.length;

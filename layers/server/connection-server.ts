@@ -4,11 +4,12 @@
  *
  * Contract: `listen(app, options)` starts accepting and resolves with the bound address;
  * `close()` stops accepting, lets in-flight requests finish (bounded by `timeout`), closes idle
- * keep-alive connections and resolves when nothing is left. Malformed HTTP never reaches the app:
- * the server answers it (400/408/413/414/431) and closes the socket.
+ * keep-alive connections, closes open WebSockets with 1001, and resolves when nothing is left.
+ * Malformed HTTP never reaches the app: the server answers it (400/408/413/414/431) and closes the
+ * socket. A WebSocket upgrade reaches the app as a `websocket` scope (see websocket-events.ts).
  *
- * Deliberately left out: TLS, HTTP/2 and WebSockets (later servers and issues), process
- * management (the supervisor), and the lifespan protocol (run by `lib/`, not by servers).
+ * Deliberately left out: HTTP/2 (a later server), process management (the supervisor), and the
+ * lifespan protocol (run by `lib/`, not by servers).
  *
  * @module
  */
@@ -29,6 +30,13 @@ export interface ServerLimits {
   requestTimeout: number;
   /** How long an idle keep-alive connection stays open. Default 5 s (uvicorn's default). */
   keepAliveTimeout: number;
+  /** Largest incoming WebSocket message; past it the connection is closed with 1009. Default 1 MiB. */
+  maxMessageSize: number;
+  /**
+   * A WebSocket peer silent this long is dropped (it is pinged before that, so a live client that
+   * answers pings stays). Default 60 s; 0 disables. uWS rounds it to whole seconds, at least 8.
+   */
+  websocketIdleTimeout: number;
 }
 
 /** Defaults for {@link ServerLimits}. */
@@ -39,6 +47,8 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   headersTimeout: 10_000,
   requestTimeout: 30_000,
   keepAliveTimeout: 5_000,
+  maxMessageSize: 1024 * 1024,
+  websocketIdleTimeout: 60_000,
 });
 
 /** The limits in force: {@link DEFAULT_LIMITS} with whatever `options` sets (undefined keeps the default). */

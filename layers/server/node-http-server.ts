@@ -16,6 +16,7 @@ import type { App } from "../adapter/events.js";
 import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress, ServerLimits } from "./connection-server.js";
 import { resolveLimits } from "./connection-server.js";
 import { NodeHttpAdapter } from "../adapter/node-http-adapter.js";
+import { NodeWebSocketAdapter } from "../adapter/node-websocket-adapter.js";
 import { rawErrorResponse, writeErrorResponse } from "../adapter/node-error-response.js";
 import { createLogger, type Logger } from "../../lib/logger.js";
 
@@ -54,6 +55,7 @@ export class NodeHttpServer implements ConnectionServer {
   private readonly prereadLimit: number;
   private server: http.Server | undefined;
   private adapter: NodeHttpAdapter | undefined;
+  private websockets: NodeWebSocketAdapter | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: NodeHttpServerOptions = {}) {
@@ -83,6 +85,15 @@ export class NodeHttpServer implements ConnectionServer {
     const shortest = Math.min(headersTimeout || Infinity, requestTimeout || Infinity);
     const connectionsCheckingInterval = Number.isFinite(shortest) ? Math.max(10, Math.min(1_000, Math.floor(shortest / 4))) : 30_000;
 
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+      // RFC 9112 §3: the server decides its own limit for the request target; past it, 414
+      // (RFC 9110 §15.5.15). Checked before the app, like the body limit.
+      if ((req.url as string).length > maxUrlLength) {
+        writeErrorResponse(res, 414, undefined, true);
+        return;
+      }
+      handle(req, res);
+    };
     const server = this.createServer(
       {
         maxHeaderSize: limits.maxHeaderSize,
@@ -95,17 +106,18 @@ export class NodeHttpServer implements ConnectionServer {
         requireHostHeader: false,
         noDelay: true,
       },
-      (req: IncomingMessage, res: ServerResponse) => {
-        // RFC 9112 §3: the server decides its own limit for the request target; past it, 414
-        // (RFC 9110 §15.5.15). Checked before the app, like the body limit.
-        if ((req.url as string).length > maxUrlLength) {
-          writeErrorResponse(res, 414, undefined, true);
-          return;
-        }
-        handle(req, res);
-      },
+      onRequest,
     );
     server.keepAliveTimeout = limits.keepAliveTimeout;
+    const websockets = new NodeWebSocketAdapter(app, {
+      logger,
+      maxMessageSize: limits.maxMessageSize,
+      idleTimeout: limits.websocketIdleTimeout,
+      maxUrlLength,
+      state: options.state,
+      serveHttp: onRequest,
+    });
+    server.on("upgrade", websockets.handleUpgrade);
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket, logger));
 
     await new Promise<void>((resolve, reject) => {
@@ -124,6 +136,7 @@ export class NodeHttpServer implements ConnectionServer {
     server.on("error", (err: Error) => logger.error({ err }, "server error"));
     this.server = server;
     this.adapter = adapter;
+    this.websockets = websockets;
     const address = server.address() as AddressInfo;
     const host = address.address;
     const urlHost = host.includes(":") ? `[${host}]` : host;
@@ -140,9 +153,14 @@ export class NodeHttpServer implements ConnectionServer {
     const server = this.server;
     if (server === undefined) return Promise.resolve();
     (this.adapter as NodeHttpAdapter).closing = true;
+    // Open WebSockets are told the server is going away (1001); their sockets end with the handshake.
+    (this.websockets as NodeWebSocketAdapter).shutdown();
     const timeout = options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.closing = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => server.closeAllConnections(), timeout);
+      const timer = setTimeout(() => {
+        server.closeAllConnections();
+        (this.websockets as NodeWebSocketAdapter).destroyAll();
+      }, timeout);
       // node ≥ 19: close() also closes idle keep-alive connections (closeIdleConnections).
       server.close(() => {
         clearTimeout(timer);

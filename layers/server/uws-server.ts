@@ -9,7 +9,8 @@
  * - headersTimeout, keepAliveTimeout: not configurable; uWS closes a connection idle (or stuck
  *   in its headers) for about 10 s, silently, without a 408.
  *
- * Graceful close: `us_listen_socket_close` (no new connections), then wait for in-flight responses,
+ * Graceful close: `us_listen_socket_close` (no new connections), open WebSockets get close 1001,
+ * then wait for in-flight responses,
  * then `app.close()`, which closes every remaining (idle) connection. uWS gives JS no handle on an
  * idle keep-alive connection, so those are closed when the last in-flight response is done, not at
  * once as on node:http.
@@ -22,6 +23,7 @@ import type { App } from "../adapter/events.js";
 import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress, ServerLimits } from "./connection-server.js";
 import { resolveLimits } from "./connection-server.js";
 import { UwsAdapter } from "../adapter/uws-adapter.js";
+import { UwsWebSocketAdapter } from "../adapter/uws-websocket-adapter.js";
 import { loadUws, type UwsModule } from "./uws-load.js";
 import { createLogger, type Logger } from "../../lib/logger.js";
 
@@ -53,6 +55,7 @@ export class UwsServer implements ConnectionServer {
   private app: TemplatedApp | undefined;
   private listenSocket: us_listen_socket | undefined;
   private adapter: UwsAdapter | undefined;
+  private websockets: UwsWebSocketAdapter | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: UwsServerOptions = {}) {
@@ -91,7 +94,19 @@ export class UwsServer implements ConnectionServer {
       serverAddress: Object.freeze([host, port]) as [string, number],
       state: options.state,
     });
+    const websockets = new UwsWebSocketAdapter(app, {
+      logger,
+      maxMessageSize: limits.maxMessageSize,
+      idleTimeout: limits.websocketIdleTimeout,
+      maxUrlLength: limits.maxUrlLength,
+      maxHeaderSize: limits.maxHeaderSize,
+      serverAddress: Object.freeze([host, port]) as [string, number],
+      state: options.state,
+    });
+    // The WebSocket route first: uWS gives it requests carrying a WebSocket key, the rest fall through.
+    uwsApp.ws("/*", websockets.behavior(uws.DISABLED));
     uwsApp.any("/*", adapter.handle);
+    this.websockets = websockets;
     this.app = uwsApp;
     this.listenSocket = listenSocket;
     this.adapter = adapter;
@@ -110,6 +125,7 @@ export class UwsServer implements ConnectionServer {
     const adapter = this.adapter as UwsAdapter;
     if (uwsApp === undefined) return Promise.resolve();
     adapter.closing = true;
+    (this.websockets as UwsWebSocketAdapter).shutdown();
     this.uws.us_listen_socket_close(this.listenSocket as us_listen_socket);
     const timeout = options.timeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.closing = new Promise<void>((resolve) => {
