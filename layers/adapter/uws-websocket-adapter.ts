@@ -36,6 +36,8 @@ export interface UwsWebSocketAdapterOptions {
   maxHeaderSize: number;
   serverAddress: Address;
   state?: Record<string, unknown>;
+  /** The server speaks TLS: scopes say `wss`. */
+  secure: boolean;
 }
 
 /** What uWS stores on each WebSocket for us. */
@@ -118,7 +120,7 @@ export class UwsWebSocketAdapter {
       queryString,
       headers,
       httpVersion: "1.1",
-      scheme: "ws",
+      scheme: options.secure ? "wss" : "ws",
       client: [peerAddress(res.getRemoteAddressAsText()), 0],
       server: options.serverAddress,
       rootPath: "",

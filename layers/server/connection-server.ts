@@ -8,6 +8,8 @@
  * Malformed HTTP never reaches the app: the server answers it (400/408/413/414/431) and closes the
  * socket. A WebSocket upgrade reaches the app as a `websocket` scope (see websocket-events.ts).
  *
+ * Both built-in servers speak TLS when `listen()` is given `tls` (a key and certificate).
+ *
  * Deliberately left out: HTTP/2 (a later server), process management (the supervisor), and the
  * lifespan protocol (run by `lib/`, not by servers).
  *
@@ -61,8 +63,20 @@ export function resolveLimits(options: Partial<ServerLimits>): ServerLimits {
   return limits;
 }
 
+/** TLS material, PEM-encoded (the contents, not file names). */
+export interface TlsOptions {
+  /** The private key. */
+  key: string | Buffer;
+  /** The certificate chain, leaf first. */
+  cert: string | Buffer;
+  /** Passphrase of an encrypted key. */
+  passphrase?: string;
+}
+
 /** What `listen()` takes: where to bind, plus any limit to override. */
 export interface ListenOptions extends Partial<ServerLimits> {
+  /** Serve HTTPS (and `wss:`) with this key and certificate instead of plain HTTP. */
+  tls?: TlsOptions;
   /** Interface to bind. Default `127.0.0.1`. */
   host?: string;
   /** Port to bind; 0 picks a free one. Default 8000. */
@@ -80,7 +94,7 @@ export interface ListenOptions extends Partial<ServerLimits> {
 export interface ListeningAddress {
   host: string;
   port: number;
-  /** `http://host:port`, IPv6 hosts bracketed. */
+  /** `http://host:port` (`https://` with TLS), IPv6 hosts bracketed. */
   url: string;
 }
 

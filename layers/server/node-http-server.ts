@@ -10,6 +10,7 @@
  * @module
  */
 import * as http from "node:http";
+import * as https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { App } from "../adapter/events.js";
@@ -94,8 +95,13 @@ export class NodeHttpServer implements ConnectionServer {
       }
       handle(req, res);
     };
-    const server = this.createServer(
+    const tls = options.tls;
+    // https.createServer takes the same HTTP options plus the TLS material; every listener below
+    // (clientError, upgrade) is the same on both.
+    const create = tls === undefined ? this.createServer : (https.createServer as unknown as typeof http.createServer);
+    const server = create(
       {
+        ...(tls === undefined ? {} : { key: tls.key, cert: tls.cert, passphrase: tls.passphrase }),
         maxHeaderSize: limits.maxHeaderSize,
         requestTimeout,
         headersTimeout,
@@ -140,7 +146,7 @@ export class NodeHttpServer implements ConnectionServer {
     const address = server.address() as AddressInfo;
     const host = address.address;
     const urlHost = host.includes(":") ? `[${host}]` : host;
-    return { host, port: address.port, url: `http://${urlHost}:${address.port}` };
+    return { host, port: address.port, url: `${tls === undefined ? "http" : "https"}://${urlHost}:${address.port}` };
   }
 
   /**

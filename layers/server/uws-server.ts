@@ -18,9 +18,12 @@
  * @module
  */
 import { createServer as createNetServer } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
 import type { App } from "../adapter/events.js";
-import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress, ServerLimits } from "./connection-server.js";
+import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress, ServerLimits, TlsOptions } from "./connection-server.js";
 import { resolveLimits } from "./connection-server.js";
 import { UwsAdapter } from "../adapter/uws-adapter.js";
 import { UwsWebSocketAdapter } from "../adapter/uws-websocket-adapter.js";
@@ -70,7 +73,7 @@ export class UwsServer implements ConnectionServer {
     const logger = options.logger ?? this.defaultLogger ?? createLogger();
     const host = options.host ?? "127.0.0.1";
     const uws = this.uws;
-    const uwsApp = uws.App();
+    const uwsApp = options.tls === undefined ? uws.App() : createSslApp(uws, options.tls);
     const listenSocket = await new Promise<us_listen_socket | false>((resolve) => {
       // The typings lack the (host, port, options, cb) overload the binary has.
       (uwsApp.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => void)(
@@ -102,6 +105,7 @@ export class UwsServer implements ConnectionServer {
       maxHeaderSize: limits.maxHeaderSize,
       serverAddress: Object.freeze([host, port]) as [string, number],
       state: options.state,
+      secure: options.tls !== undefined,
     });
     // The WebSocket route first: uWS gives it requests carrying a WebSocket key, the rest fall through.
     uwsApp.ws("/*", websockets.behavior(uws.DISABLED));
@@ -111,7 +115,7 @@ export class UwsServer implements ConnectionServer {
     this.listenSocket = listenSocket;
     this.adapter = adapter;
     const urlHost = host.includes(":") ? `[${host}]` : host;
-    return { host, port, url: `http://${urlHost}:${port}` };
+    return { host, port, url: `${options.tls === undefined ? "http" : "https"}://${urlHost}:${port}` };
   }
 
   /**
@@ -162,4 +166,22 @@ async function listenError(host: string, port: number): Promise<Error> {
       resolve(new Error(`uWebSockets.js could not listen on ${host}:${port}`));
     });
   });
+}
+
+/**
+ * uWS's SSLApp reads its key and certificate from files (at construction, into OpenSSL's
+ * context). The PEM contents are written to a private temporary directory for that moment and
+ * removed right after, so no key stays on disk.
+ */
+function createSslApp(uws: UwsModule, tls: TlsOptions): TemplatedApp {
+  const dir = mkdtempSync(join(tmpdir(), "laminar-tls-"));
+  try {
+    const key = join(dir, "key.pem");
+    const cert = join(dir, "cert.pem");
+    writeFileSync(key, tls.key, { mode: 0o600 });
+    writeFileSync(cert, tls.cert, { mode: 0o600 });
+    return uws.SSLApp({ key_file_name: key, cert_file_name: cert, passphrase: tls.passphrase });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
