@@ -11,7 +11,8 @@
  *   after it fires, or after a successful `end`, `res` is never touched again (`gone`);
  * - the body must be taken in the handler too (`onData`), or uWS drops it: chunks are copied
  *   (uWS neuters the ArrayBuffer after the callback) into a queue that `receive()` drains; a queue
- *   past {@link BODY_HIGH_WATER} pauses the socket until the app reads;
+ *   past {@link BODY_HIGH_WATER} pauses the socket until the app reads, except while a send()
+ *   waits for `onWritable` (uWS's pause stops writes too, so the response would never drain);
  * - every write is inside `res.cork()` (outside the handler an uncorked write is a syscall each);
  * - streamed responses wait for `onWritable` when `write` reports backpressure, so a slow reader
  *   holds at most one chunk in uWS's buffer.
@@ -294,7 +295,8 @@ class UwsExchange {
       this.chunks.push(new Uint8Array(ab.slice(0)));
       this.queued += length;
     }
-    if (!isLast && this.queued > BODY_HIGH_WATER && !this.paused) {
+    // Not while a send() waits for onWritable: pausing would stop that event too (see waitForWritable).
+    if (!isLast && this.queued > BODY_HIGH_WATER && !this.paused && this.drainResolve === null) {
       this.paused = true;
       this.res.pause();
     }
@@ -508,6 +510,16 @@ class UwsExchange {
   }
 
   private waitForWritable(): Promise<void> {
+    // uWS's pause() stops a socket in both directions (uWebSockets.js issue #661: "you have to
+    // either pause or resume both write and read"), so a socket paused for request-body
+    // backpressure never reports writable: an app that streamed a response before reading a large
+    // body hung in send() for good (conformance: "streams a large response before reading a large
+    // request body"). So resume it while the app waits to write; body chunks that arrive meanwhile
+    // queue without pausing again (onData), bounded by maxBodySize, which onData enforces.
+    if (this.paused) {
+      this.paused = false;
+      this.res.resume();
+    }
     this.res.onWritable(() => {
       this.resolveDrain();
       return true; // uWS already holds the chunk; nothing to retry

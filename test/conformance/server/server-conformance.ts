@@ -6,7 +6,8 @@
  * It covers: the request corpus in `test/fixtures/requests/` (valid requests answered as expected;
  * malformed ones answered with the right 4xx and the connection closed, and the server still
  * serving afterwards), scope contents, response framing (content-length, HEAD, 204, streaming,
- * repeated headers), app failures, limits, and graceful close.
+ * repeated headers), app failures, limits, and graceful close; `streaming-cases.ts` adds clients
+ * that leave mid-request or mid-response, backpressure on a slow reader, and slowly read uploads.
  *
  * @module
  */
@@ -20,6 +21,7 @@ import { silentLogger } from "../../../lib/logger.js";
 import { loadFixtures, type HttpFixture } from "./http-fixtures.js";
 import { collectResponses, openSocket, rawRequest } from "./raw-http.js";
 import { capturingLogger, deferred, echoApp, readBody } from "./test-apps.js";
+import { streamingCases } from "./streaming-cases.js";
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "fixtures", "requests");
 
@@ -515,4 +517,6 @@ export function serverConformance(t: Test, name: string, makeServer: () => Conne
     t.equal(body.path, "/six");
     t.equal(body.client[0], "::1");
   });
+
+  streamingCases({ name, test, start });
 }
