@@ -50,6 +50,7 @@ import type {
 import { SENT } from "./events.js";
 import { DISCONNECT, DISCONNECT_PROMISE, FINAL_EMPTY, FINAL_EMPTY_PROMISE } from "./event-constants.js";
 import type { Logger } from "../../lib/logger.js";
+import { splitTarget } from "./request-target.js";
 import { BodyTooLargeError, LaminarError, ProtocolError } from "../../lib/errors.js";
 import {
   RESPONSE_COMPLETE,
@@ -662,19 +663,8 @@ function buildScope(exchange: NodeHttpExchange, req: IncomingMessage): HttpScope
       exchange.hostCount++;
     }
   }
-  const url = req.url as string;
-  const q = url.indexOf("?");
-  let rawPath = q === -1 ? url : url.slice(0, q);
-  const queryString = q === -1 ? "" : url.slice(q + 1);
-  if (rawPath.charCodeAt(0) !== 47 /* / */ && rawPath !== "*") rawPath = originFormPath(rawPath);
-  let path = rawPath;
-  if (rawPath.indexOf("%") !== -1) {
-    try {
-      path = decodeURIComponent(rawPath);
-    } catch {
-      return null;
-    }
-  }
+  const { rawPath, queryString, path } = splitTarget(req.url as string);
+  if (path === null) return null;
   const socket = req.socket;
   const adapterState = exchange.adapter.state;
   return {
@@ -693,12 +683,4 @@ function buildScope(exchange: NodeHttpExchange, req: IncomingMessage): HttpScope
     pathParams: undefined,
     extensions: undefined,
   };
-}
-
-/** The path of an absolute-form target (RFC 9112 §3.2.2: `GET http://host/p?q HTTP/1.1`). */
-function originFormPath(target: string): string {
-  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*/.exec(target);
-  if (m === null) return target;
-  const rest = target.slice(m[0].length);
-  return rest === "" ? "/" : rest;
 }

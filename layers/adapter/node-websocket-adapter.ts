@@ -22,7 +22,7 @@ import type { App, HeaderList } from "./events.js";
 import type { WebSocketScope } from "./websocket-events.js";
 import type { Logger } from "../../lib/logger.js";
 import { WebSocketSession, type WebSocketTransport } from "./websocket-session.js";
-import { checkHandshake } from "./websocket-handshake.js";
+import { checkHandshake, isWebSocketUpgrade } from "./websocket-handshake.js";
 import { splitTarget } from "./request-target.js";
 import { errorBody } from "./node-error-response.js";
 
@@ -99,13 +99,13 @@ export class NodeWebSocketAdapter {
     socket.on("error", ignore);
     this.sockets.add(socket);
     socket.once("close", () => this.sockets.delete(socket));
-    if (!wantsWebSocket(req)) return this.serveAsHttp(req, socket);
-    const url = req.url as string;
-    if (this.closing) return writeRaw(socket, 503, [], errorBody(503));
-    if (url.length > this.options.maxUrlLength) return writeRaw(socket, 414, [], errorBody(414));
     const raw = req.rawHeaders;
     const headers: HeaderList = [];
     for (let i = 0; i < raw.length; i += 2) headers.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+    if (!isWebSocketUpgrade(headers)) return this.serveAsHttp(req, socket);
+    const url = req.url as string;
+    if (this.closing) return writeRaw(socket, 503, [], errorBody(503));
+    if (url.length > this.options.maxUrlLength) return writeRaw(socket, 414, [], errorBody(414));
     const handshake = checkHandshake(req.method as string, headers);
     if (!handshake.ok) return writeRaw(socket, handshake.status, handshake.headers, errorBody(handshake.status, handshake.detail));
     const target = splitTarget(url);
@@ -302,11 +302,6 @@ class NodeWebSocketTransport implements WebSocketTransport {
 
 function ignore(): void {}
 
-/** Whether the request's `Upgrade` header names websocket. */
-function wantsWebSocket(req: IncomingMessage): boolean {
-  const upgrade = req.headers.upgrade;
-  return upgrade !== undefined && upgrade.split(",").some((token) => token.trim().toLowerCase() === "websocket");
-}
 
 /**
  * Writes a whole HTTP/1.1 response to a socket that is not (yet) a WebSocket, then closes it:

@@ -49,7 +49,10 @@ import {
   checkSendEvent,
   responseNotCompleted,
 } from "./protocol-state.js";
-import { statusLine, writeUwsError } from "./uws-error-response.js";
+import { statusLine, writeUwsError, writeUwsResponse } from "./uws-error-response.js";
+import { peerAddress } from "./uws-address.js";
+import { checkHandshake, isWebSocketUpgrade } from "./websocket-handshake.js";
+import { errorBody } from "./node-error-response.js";
 import { invalidHeader, isFramingHeader } from "./uws-headers.js";
 
 /** Settings shared by every request of one server. */
@@ -65,6 +68,8 @@ export interface UwsAdapterOptions {
   /** The local address the server listens on (uWS has no per-connection local address). */
   serverAddress: Address;
   state?: Record<string, unknown>;
+  /** The server speaks TLS: scopes say `https`. */
+  secure?: boolean;
 }
 
 /** Queued request-body bytes past which the socket is paused until the app reads. */
@@ -104,6 +109,7 @@ export class UwsAdapter {
     let contentLength = -1;
     let hasBody = false;
     let hostCount = 0;
+    let upgrade = false;
     req.forEach((name, value) => {
       headers.push([name, value]);
       headerBytes += name.length + value.length + 4;
@@ -114,6 +120,8 @@ export class UwsAdapter {
         hasBody = true;
       } else if (name.length === 4 && name === "host") {
         hostCount++;
+      } else if (name.length === 7 && name === "upgrade") {
+        upgrade = true;
       }
     });
     // uWS's own header limit is a compile-time constant (far above 16 KiB in this build, answered
@@ -136,6 +144,14 @@ export class UwsAdapter {
       return writeUwsError(res, 400, hostCount === 0 ? "Missing Host header" : "More than one Host header", true);
     }
     if (contentLength > options.maxBodySize) return writeUwsError(res, 413, undefined, true);
+    // uWS routes a WebSocket handshake to the WebSocket handler only when it is well formed; a
+    // malformed one lands here and gets the same answer as on node:http (400/405/426), not a 404.
+    if (upgrade) {
+      const handshake = checkHandshake(method, headers);
+      if (!handshake.ok && isWebSocketUpgrade(headers)) {
+        return writeUwsResponse(res, handshake.status, [["content-type", "application/json"], ...handshake.headers], errorBody(handshake.status, handshake.detail));
+      }
+    }
 
     const exchange = new UwsExchange(this, res, method === "HEAD", hasBody);
     res.onAborted(exchange.aborted);
@@ -150,8 +166,8 @@ export class UwsAdapter {
       queryString,
       headers,
       httpVersion: "1.1",
-      scheme: "http",
-      client: [remoteAddress(res), 0],
+      scheme: options.secure === true ? "https" : "http",
+      client: [peerAddress(res.getRemoteAddressAsText()), 0],
       server: options.serverAddress,
       rootPath: "",
       state: state === undefined ? {} : { ...state },
@@ -571,19 +587,6 @@ class UwsExchange {
       this.release();
     }
     this.wakeDisconnect();
-  }
-}
-
-/** The peer's IP as text (IPv6 canonicalised: this build prints all eight groups, zero-padded). */
-function remoteAddress(res: HttpResponse): string {
-  const text = Buffer.from(res.getRemoteAddressAsText()).toString("latin1");
-  if (text.indexOf(":") === -1) return text;
-  const mapped = /^(?:0{1,4}:){5}ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
-  if (mapped !== null) return mapped[1];
-  try {
-    return new URL(`http://[${text}]/`).hostname.slice(1, -1);
-  } catch {
-    return text;
   }
 }
 

@@ -38,6 +38,12 @@ function hasToken(value: string | undefined, token: string): boolean {
   return false;
 }
 
+/** Whether the request asks to upgrade to WebSocket (an `Upgrade` header naming `websocket`). */
+export function isWebSocketUpgrade(headers: HeaderList): boolean {
+  for (const [name, value] of headers) if (name === "upgrade" && hasToken(value, "websocket")) return true;
+  return false;
+}
+
 /**
  * Checks a WebSocket opening handshake.
  *

@@ -96,6 +96,7 @@ export class UwsServer implements ConnectionServer {
       requestTimeout: limits.requestTimeout,
       serverAddress: Object.freeze([host, port]) as [string, number],
       state: options.state,
+      secure: options.tls !== undefined,
     });
     const websockets = new UwsWebSocketAdapter(app, {
       logger,

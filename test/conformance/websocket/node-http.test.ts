@@ -4,4 +4,4 @@
 import t from "tap";
 import { websocketConformance } from "./websocket-conformance.js";
 
-websocketConformance(t, "node", {}, { websocketIdleTimeout: 300 });
+websocketConformance(t, "node", {}, 300);

@@ -15,7 +15,7 @@ try {
 
 if (available) {
   // uWS's idle timeout is whole seconds, at least 8: the idle case takes that long here.
-  websocketConformance(t, "uws", {}, { websocketIdleTimeout: 8_000 });
+  websocketConformance(t, "uws", {}, 8_000);
 } else {
   t.pass("skipped: uWebSockets.js cannot be loaded here");
 }
