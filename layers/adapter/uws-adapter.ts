@@ -7,7 +7,8 @@
  * uWS rules this file follows (breaking them crashes the process or corrupts the stream):
  * - the request object lives only during the handler's synchronous part: method, url, query and
  *   headers are copied once, in one `forEach`, before anything else;
- * - `res.onAborted` is attached before the handler returns unless the handler already answered;
+ * - `res.onAborted` is attached before the handler returns unless the handler already answered
+ *   (it is attached after the app's synchronous part, so a synchronous answer skips it);
  *   after it fires, or after a successful `end`, `res` is never touched again (`gone`);
  * - the body must be taken in the handler too (`onData`), or uWS drops it: chunks are copied
  *   (uWS neuters the ArrayBuffer after the callback) into a queue that `receive()` drains; a queue
@@ -18,7 +19,8 @@
  *   holds at most one chunk in uWS's buffer.
  *
  * Differences from node:http that apps can see (see the README and the conformance skips):
- * `scope.client` has port 0 (this uWS build exposes no remote port); `httpVersion` is always
+ * `scope.client` has port 0 (this uWS build exposes no remote port) and is read on first use (null
+ * when first read after the response has ended); `httpVersion` is always
  * "1.1" (uWS answers HTTP/1.0 with 505); an app's content-length/transfer-encoding header is
  * replaced by uWS's own framing (content-length for a single body, chunked when streaming).
  *
@@ -154,7 +156,6 @@ export class UwsAdapter {
     }
 
     const exchange = new UwsExchange(this, res, method === "HEAD", hasBody);
-    res.onAborted(exchange.aborted);
     if (hasBody) exchange.startBody();
     this.inFlight++;
     const state = options.state;
@@ -167,7 +168,14 @@ export class UwsAdapter {
       headers,
       httpVersion: "1.1",
       scheme: options.secure === true ? "https" : "http",
-      client: [peerAddress(res.getRemoteAddressAsText()), 0],
+      // Read on first use: uWS asks the kernel (getpeername) on every call, ~3 µs a request
+      // that most apps never use. A spread copies the value (the getter runs), so mounted apps see it.
+      get client(): Address | null {
+        return exchange.client();
+      },
+      set client(value: Address | null) {
+        exchange.setClient(value);
+      },
       server: options.serverAddress,
       rootPath: "",
       state: state === undefined ? {} : { ...state },
@@ -175,6 +183,46 @@ export class UwsAdapter {
       extensions: undefined,
     };
     void runApp(this.app, scope, exchange);
+    // After the app's synchronous part: a response it already ended needs no abort handler (and
+    // uWS only requires one when the handler returns with the response still open).
+    if (!exchange.gone) res.onAborted(exchange.aborted);
+  }
+
+  /** Exchanges waiting for their body, checked against their deadline by one timer. */
+  private readonly awaitingBody = new Set<UwsExchange>();
+  private sweeper: NodeJS.Timeout | null = null;
+
+  /**
+   * Starts watching `exchange`'s body deadline. One interval per adapter (a few checks per
+   * requestTimeout, as node's connectionsCheckingInterval) instead of a timer per request.
+   */
+  awaitBody(exchange: UwsExchange): void {
+    this.awaitingBody.add(exchange);
+    if (this.sweeper === null) {
+      const every = Math.max(10, Math.min(1_000, Math.floor(this.options.requestTimeout / 4)));
+      this.sweeper = setInterval(() => this.sweepDeadlines(), every).unref();
+    }
+  }
+
+  /** `exchange` no longer waits for its body (complete, aborted or answered). */
+  bodyArrived(exchange: UwsExchange): void {
+    this.awaitingBody.delete(exchange);
+  }
+
+  /** Stops the deadline timer (the server is closed). */
+  stop(): void {
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
+  }
+
+  private sweepDeadlines(): void {
+    const now = Date.now();
+    for (const exchange of this.awaitingBody) {
+      if (exchange.deadline !== 0 && exchange.deadline <= now) {
+        this.awaitingBody.delete(exchange);
+        exchange.timedOut();
+      }
+    }
   }
 
   /** An exchange's response is over (ended, aborted or answered by the adapter). */
@@ -222,12 +270,14 @@ class UwsExchange {
   status = 200;
   headers: HeaderList | null = null;
   private counted = true;
+  private peer: Address | null | undefined = undefined;
   private chunks: Uint8Array[] = [];
   private queued = 0;
   private received = 0;
   private lastArrived = false;
   private paused = false;
-  private timer: NodeJS.Timeout | null = null;
+  /** When the body must have arrived (ms since epoch); 0 when no deadline runs. */
+  deadline = 0;
   private pendingResolve: ((event: ReceiveEvent) => void) | null = null;
   private pendingReject: ((err: unknown) => void) | null = null;
   private drainResolve: (() => void) | null = null;
@@ -242,13 +292,27 @@ class UwsExchange {
     this.aborted = this.onAborted.bind(this);
   }
 
+  /** The peer's address, read from uWS once; null when first asked after `res` was gone. */
+  client(): Address | null {
+    if (this.peer === undefined) this.peer = this.gone ? null : [peerAddress(this.res.getRemoteAddressAsText()), 0];
+    return this.peer;
+  }
+
+  /** A middleware replaced the client (a proxy-headers layer, say). */
+  setClient(value: Address | null): void {
+    this.peer = value;
+  }
+
   // --- lifecycle ---------------------------------------------------------------------------
 
   /** Attaches the body reader (must happen inside the handler) and the request timeout. */
   startBody(): void {
     this.res.onData((chunk, isLast) => this.onData(chunk, isLast));
     const timeout = this.adapter.options.requestTimeout;
-    if (timeout > 0) this.timer = setTimeout(() => this.timedOut(), timeout);
+    if (timeout > 0) {
+      this.deadline = Date.now() + timeout;
+      this.adapter.awaitBody(this);
+    }
   }
 
   private onAborted(): void {
@@ -269,15 +333,15 @@ class UwsExchange {
   }
 
   private clearTimer(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
+    if (this.deadline !== 0) {
+      this.deadline = 0;
+      this.adapter.bodyArrived(this);
     }
   }
 
   /** The body did not arrive within requestTimeout: 408 (if nothing was sent) and close. */
-  private timedOut(): void {
-    this.timer = null;
+  timedOut(): void {
+    this.deadline = 0;
     if (this.gone || this.lastArrived) return;
     this.disconnected = true;
     this.dropped = true;
@@ -308,7 +372,10 @@ class UwsExchange {
     }
     // uWS neuters the ArrayBuffer when this callback returns: copy.
     if (length > 0) {
-      this.chunks.push(new Uint8Array(ab.slice(0)));
+      // Into node's Buffer pool (small chunks share a slab): cheaper than a new ArrayBuffer each.
+      const copy = Buffer.allocUnsafe(length);
+      copy.set(new Uint8Array(ab));
+      this.chunks.push(copy);
       this.queued += length;
     }
     // Not while a send() waits for onWritable: pausing would stop that event too (see waitForWritable).

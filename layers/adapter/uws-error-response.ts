@@ -6,17 +6,17 @@
  */
 import type { HttpResponse } from "uWebSockets.js";
 import type { HeaderList } from "./events.js";
-import { defaultReason } from "../../lib/errors.js";
+import { STATUS_CODES } from "node:http";
 import { errorBody } from "./node-error-response.js";
 
 /** `"404 Not Found"`-style status lines, built once per status. */
 const STATUS_LINES = new Map<number, string>();
 
-/** The status line uWS's `writeStatus` takes: code and reason phrase. */
+/** The status line uWS's `writeStatus` takes: code and the standard reason phrase (node's table). */
 export function statusLine(status: number): string {
   let line = STATUS_LINES.get(status);
   if (line === undefined) {
-    line = `${status} ${defaultReason(status)}`;
+    line = `${status} ${STATUS_CODES[status] ?? "Unknown"}`;
     STATUS_LINES.set(status, line);
   }
   return line;

@@ -140,6 +140,7 @@ export class UwsServer implements ConnectionServer {
         done = true;
         clearTimeout(timer);
         adapter.onIdle = null;
+        adapter.stop();
         // Force-closes what is left: idle keep-alive connections, or (after the timeout) busy ones,
         // whose apps then see http.disconnect.
         uwsApp.close();

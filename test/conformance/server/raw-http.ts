@@ -9,6 +9,8 @@ import { connect, type Socket } from "node:net";
 /** One parsed response. */
 export interface RawResponse {
   status: number;
+  /** The status line as received: `HTTP/1.1 200 OK`. */
+  statusLine: string;
   /** Header names lower-cased; repeated names joined with ", ". */
   headers: Record<string, string>;
   /** Every header line as received, for assertions on repeats. */
@@ -106,6 +108,7 @@ export function parseResponse(buf: Buffer, head: boolean, eof: boolean): { respo
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
   if (m === null) throw new Error(`not a status line: ${JSON.stringify(lines[0])}`);
   const status = Number(m[1]);
+  const statusLine = lines[0];
   const headers: Record<string, string> = {};
   const rawHeaders: Array<[string, string]> = [];
   for (const line of lines.slice(1)) {
@@ -117,11 +120,11 @@ export function parseResponse(buf: Buffer, head: boolean, eof: boolean): { respo
   }
   let offset = end + 4;
   const noBody = head || status === 204 || status === 304 || (status >= 100 && status < 200);
-  if (noBody) return { response: { status, headers, rawHeaders, body: "" }, consumed: offset };
+  if (noBody) return { response: { status, statusLine, headers, rawHeaders, body: "" }, consumed: offset };
   if (headers["content-length"] !== undefined) {
     const length = Number(headers["content-length"]);
     if (buf.length < offset + length) return null;
-    return { response: { status, headers, rawHeaders, body: buf.subarray(offset, offset + length).toString("utf8") }, consumed: offset + length };
+    return { response: { status, statusLine, headers, rawHeaders, body: buf.subarray(offset, offset + length).toString("utf8") }, consumed: offset + length };
   }
   if ((headers["transfer-encoding"] ?? "").toLowerCase().includes("chunked")) {
     const parts: Buffer[] = [];
@@ -134,9 +137,9 @@ export function parseResponse(buf: Buffer, head: boolean, eof: boolean): { respo
       offset = lineEnd + 2 + size + 2;
       if (size === 0) break;
     }
-    return { response: { status, headers, rawHeaders, body: Buffer.concat(parts).toString("utf8") }, consumed: offset };
+    return { response: { status, statusLine, headers, rawHeaders, body: Buffer.concat(parts).toString("utf8") }, consumed: offset };
   }
   // Delimited by close (HTTP/1.0 style).
   if (!eof) return null;
-  return { response: { status, headers, rawHeaders, body: buf.subarray(offset).toString("utf8") }, consumed: buf.length };
+  return { response: { status, statusLine, headers, rawHeaders, body: buf.subarray(offset).toString("utf8") }, consumed: buf.length };
 }

@@ -106,6 +106,14 @@ export function serverConformance(t: Test, name: string, makeServer: () => Conne
     t.equal(again.responses[0]?.status, 200, "still serving on a fresh connection");
   }
 
+  test(`${name}: status lines carry the standard reason phrase`, async (t) => {
+    const { port } = await start(t, echoApp);
+    const ok = await rawRequest(port, GOOD_REQUEST, { responses: 1 });
+    t.equal(ok.responses[0]?.statusLine, "HTTP/1.1 200 OK");
+    const bad = await rawRequest(port, "GET /x HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999\r\n\r\n");
+    t.equal(bad.responses[0]?.statusLine, "HTTP/1.1 413 Payload Too Large", "node's reason table, on the adapter's own errors too");
+  });
+
   test(`${name}: listen on port 0 resolves the bound address; the scope describes the request`, async (t) => {
     const { host, port, url } = await start(t, echoApp, { state: { db: "pool" } });
     t.equal(host, "127.0.0.1");
