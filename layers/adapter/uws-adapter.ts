@@ -86,6 +86,8 @@ const RESOLVED: Promise<void> = SENT;
 export class UwsAdapter {
   /** Set by the server when it starts closing: responses from then on carry `connection: close`. */
   closing = false;
+  /** True while uWS's handler runs (uWS has corked the socket itself). */
+  inHandler = false;
   /** Requests whose response is neither ended nor aborted. */
   inFlight = 0;
   /** Called when {@link inFlight} drops to 0 (the server's graceful close waits on it). */
@@ -182,7 +184,11 @@ export class UwsAdapter {
       pathParams: undefined,
       extensions: undefined,
     };
+    // uWS corks the socket for the duration of its handler: a response the app completes
+    // synchronously needs no cork() call (and no closure) of its own.
+    this.inHandler = true;
     void runApp(this.app, scope, exchange);
+    this.inHandler = false;
     // After the app's synchronous part: a response it already ended needs no abort handler (and
     // uWS only requires one when the handler returns with the response still open).
     if (!exchange.gone) res.onAborted(exchange.aborted);
@@ -580,16 +586,19 @@ class UwsExchange {
   private finishResponse(write: () => void): void {
     const res = this.res;
     this.clearTimer();
-    res.cork(() => {
-      if (this.paused) {
-        this.paused = false;
-        res.resume();
-      }
-      write();
-    });
+    if (this.adapter.inHandler) this.resumeAndWrite(write);
+    else res.cork(() => this.resumeAndWrite(write));
     this.gone = true;
     this.dropped = true;
     this.release();
+  }
+
+  private resumeAndWrite(write: () => void): void {
+    if (this.paused) {
+      this.paused = false;
+      this.res.resume();
+    }
+    write();
   }
 
   private waitForWritable(): Promise<void> {
