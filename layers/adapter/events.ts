@@ -41,7 +41,11 @@ export interface HttpScope {
   headers: HeaderList;
   httpVersion: "1.0" | "1.1" | "2";
   scheme: "http" | "https";
-  /** The peer's address, or null when the server cannot tell (in-process test client). */
+  /**
+   * The peer's address, or null when the server cannot tell (in-process test client). On uWS it
+   * is an accessor read on first use (see uws-adapter.ts): a copy of the scope must name it
+   * (`{ ...scope, client: scope.client }`), since a spread copies own properties only.
+   */
   client: Address | null;
   /** The local address the request arrived on, or null when unknown. */
   server: Address | null;

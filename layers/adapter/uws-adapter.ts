@@ -161,29 +161,17 @@ export class UwsAdapter {
     if (hasBody) exchange.startBody();
     this.inFlight++;
     const state = options.state;
-    const scope: HttpScope = {
-      type: "http",
+    const scope = new UwsHttpScope(
+      exchange,
       method,
       path,
       rawPath,
       queryString,
       headers,
-      httpVersion: "1.1",
-      scheme: options.secure === true ? "https" : "http",
-      // Read on first use: uWS asks the kernel (getpeername) on every call, ~3 µs a request
-      // that most apps never use. A spread copies the value (the getter runs), so mounted apps see it.
-      get client(): Address | null {
-        return exchange.client();
-      },
-      set client(value: Address | null) {
-        exchange.setClient(value);
-      },
-      server: options.serverAddress,
-      rootPath: "",
-      state: state === undefined ? {} : { ...state },
-      pathParams: undefined,
-      extensions: undefined,
-    };
+      options.secure === true ? "https" : "http",
+      options.serverAddress,
+      state === undefined ? {} : { ...state },
+    );
     // uWS corks the socket for the duration of its handler: a response the app completes
     // synchronously needs no cork() call (and no closure) of its own.
     this.inHandler = true;
@@ -235,6 +223,62 @@ export class UwsAdapter {
   released(): void {
     this.inFlight--;
     if (this.inFlight === 0 && this.onIdle !== null) this.onIdle();
+  }
+}
+
+/**
+ * The scope of a uWS request. A class only so that `client` can be read on first use: uWS asks
+ * the kernel (getpeername) on every call, about 3 µs a request that most apps never spend. An
+ * accessor on an object literal would cost half of that again (V8 defines literal accessors at
+ * runtime), one on the prototype costs nothing. Every other field is a plain own property.
+ *
+ * A prototype accessor is not copied by `{ ...scope }`: code that copies a scope must copy
+ * `client` by name, as the router's mounts do.
+ */
+class UwsHttpScope implements HttpScope {
+  readonly type = "http" as const;
+  method: string;
+  path: string;
+  rawPath: string;
+  queryString: string;
+  headers: HeaderList;
+  httpVersion: "1.1" = "1.1";
+  scheme: "http" | "https";
+  server: Address | null;
+  rootPath = "";
+  state: Record<string, unknown>;
+  pathParams: Record<string, string> | undefined = undefined;
+  extensions: Record<string, unknown> | undefined = undefined;
+  readonly #exchange: UwsExchange;
+
+  constructor(
+    exchange: UwsExchange,
+    method: string,
+    path: string,
+    rawPath: string,
+    queryString: string,
+    headers: HeaderList,
+    scheme: "http" | "https",
+    server: Address,
+    state: Record<string, unknown>,
+  ) {
+    this.#exchange = exchange;
+    this.method = method;
+    this.path = path;
+    this.rawPath = rawPath;
+    this.queryString = queryString;
+    this.headers = headers;
+    this.scheme = scheme;
+    this.server = server;
+    this.state = state;
+  }
+
+  /** The peer's address (port 0: this uWS build exposes none); null when first read after the response ended. */
+  get client(): Address | null {
+    return this.#exchange.client();
+  }
+  set client(value: Address | null) {
+    this.#exchange.setClient(value);
   }
 }
 

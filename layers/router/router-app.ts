@@ -167,10 +167,10 @@ export class RouterApp {
       const length = prefix.length;
       if (!path.startsWith(prefix)) continue;
       if (path.length === length) {
-        return app({ ...scope, path: "/", rootPath: scope.rootPath + prefix }, receive, send);
+        return app({ ...scope, client: scope.client, path: "/", rootPath: scope.rootPath + prefix }, receive, send);
       }
       if (path.charCodeAt(length) === 47 /* / */) {
-        return app({ ...scope, path: path.slice(length), rootPath: scope.rootPath + prefix }, receive, send);
+        return app({ ...scope, client: scope.client, path: path.slice(length), rootPath: scope.rootPath + prefix }, receive, send);
       }
     }
     return null;

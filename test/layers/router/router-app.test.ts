@@ -223,6 +223,19 @@ t.test("mount: the sub-app sees the rest of the path and an extended rootPath", 
   await rejection(t, router.handle, httpScope("GET", "/"), 404);
 });
 
+t.test("mount: a client address held by an accessor (uWS reads it on first use) reaches the sub-app", async (t) => {
+  const seen: Seen[] = [];
+  const router = new RouterApp();
+  router.mount("/api", textApp("api", seen));
+  const base = httpScope("GET", "/api/x");
+  // A scope whose client lives on its prototype, as UwsHttpScope's does: a bare spread would drop it.
+  const proto = { get client() { return ["10.0.0.7", 0]; } };
+  const { client: _dropped, ...own } = base;
+  const scope = Object.assign(Object.create(proto), own) as HttpScope;
+  await call(router.handle, scope);
+  t.strictSame(seen.at(-1)!.scope.client, ["10.0.0.7", 0]);
+});
+
 t.test("nested mounts and a RouterApp as the mounted app", async (t) => {
   const seen: Seen[] = [];
   const inner = new RouterApp();
