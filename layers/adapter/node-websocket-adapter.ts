@@ -21,7 +21,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { App, HeaderList } from "./events.js";
 import type { WebSocketScope } from "./websocket-events.js";
 import type { Logger } from "../../lib/logger.js";
-import { WebSocketSession, type WebSocketTransport } from "./websocket-session.js";
+import { WebSocketSession, defaultMaxQueuedBytes, runWebSocketApp, type WebSocketTransport } from "./websocket-session.js";
 import { checkHandshake, isWebSocketUpgrade } from "./websocket-handshake.js";
 import { splitTarget } from "./request-target.js";
 import { errorBody } from "./node-error-response.js";
@@ -130,7 +130,7 @@ export class NodeWebSocketAdapter {
     const transport = new NodeWebSocketTransport(this, req as TaggedRequest, socket, head);
     const session = new WebSocketSession(scope, transport, {
       logger: this.options.logger,
-      maxQueuedBytes: Math.max(16 * 1024 * 1024, 4 * this.options.maxMessageSize),
+      maxQueuedBytes: defaultMaxQueuedBytes(this.options.maxMessageSize),
     });
     transport.session = session;
     this.sessions.add(session);
@@ -160,15 +160,7 @@ export class NodeWebSocketAdapter {
   }
 
   private async run(session: WebSocketSession): Promise<void> {
-    let failed = false;
-    let error: unknown;
-    try {
-      await this.app(session.scope, session.receive, session.send);
-    } catch (thrown) {
-      failed = true;
-      error = thrown;
-    }
-    session.finish(failed, error);
+    await runWebSocketApp(this.app, session);
     this.sessions.delete(session);
   }
 

@@ -18,7 +18,7 @@ import type { HttpRequest, HttpResponse, WebSocket, WebSocketBehavior, us_socket
 import type { Address, App, HeaderList } from "./events.js";
 import type { WebSocketScope } from "./websocket-events.js";
 import type { Logger } from "../../lib/logger.js";
-import { WebSocketSession, type WebSocketTransport } from "./websocket-session.js";
+import { WebSocketSession, defaultMaxQueuedBytes, runWebSocketApp, type WebSocketTransport } from "./websocket-session.js";
 import { checkHandshake } from "./websocket-handshake.js";
 import { decodePath } from "./request-target.js";
 import { errorBody } from "./node-error-response.js";
@@ -133,7 +133,7 @@ export class UwsWebSocketAdapter {
     res.onAborted(() => transport.aborted());
     const session = new WebSocketSession(scope, transport, {
       logger: options.logger,
-      maxQueuedBytes: Math.max(16 * 1024 * 1024, 4 * options.maxMessageSize),
+      maxQueuedBytes: defaultMaxQueuedBytes(options.maxMessageSize),
     });
     transport.session = session;
     this.sessions.add(session);
@@ -141,15 +141,7 @@ export class UwsWebSocketAdapter {
   }
 
   private async run(session: WebSocketSession): Promise<void> {
-    let failed = false;
-    let error: unknown;
-    try {
-      await this.app(session.scope, session.receive, session.send);
-    } catch (thrown) {
-      failed = true;
-      error = thrown;
-    }
-    session.finish(failed, error);
+    await runWebSocketApp(this.app, session);
     this.sessions.delete(session);
   }
 }

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { HeaderList, Receive, ReceiveEvent, Send, SendEvent } from "./events.js";
+import type { App, HeaderList, Receive, ReceiveEvent, Send, SendEvent } from "./events.js";
 import type { WebSocketDisconnectEvent, WebSocketReceiveEvent, WebSocketScope } from "./websocket-events.js";
 import type { Logger } from "../../lib/logger.js";
 import { ProtocolError } from "../../lib/errors.js";
@@ -275,4 +275,25 @@ export class WebSocketSession {
     }
     throw new ProtocolError(STATE_NAMES[state]!, String((event as { type: unknown }).type));
   }
+}
+
+/** The default {@link WebSocketSessionOptions.maxQueuedBytes}: 16 MiB, or four messages' worth if more. */
+export function defaultMaxQueuedBytes(maxMessageSize: number): number {
+  return Math.max(16 * 1024 * 1024, 4 * maxMessageSize);
+}
+
+/**
+ * Runs `app` for one connection, then lets the session close whatever the app left open (see
+ * {@link WebSocketSession.finish}). Never rejects: an app's error ends in a 500 or a 1011.
+ */
+export async function runWebSocketApp(app: App, session: WebSocketSession): Promise<void> {
+  let failed = false;
+  let error: unknown;
+  try {
+    await app(session.scope, session.receive, session.send);
+  } catch (thrown) {
+    failed = true;
+    error = thrown;
+  }
+  session.finish(failed, error);
 }
