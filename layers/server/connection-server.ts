@@ -88,6 +88,12 @@ export interface ListenOptions extends Partial<ServerLimits> {
    * replace what another sees, while shared objects such as a pool stay shared).
    */
   state?: Record<string, unknown>;
+  /**
+   * Let other processes bind the same port (SO_REUSEPORT; the kernel spreads connections among
+   * them): how uWS workers under the supervisor share one port. Default false, so a taken port is
+   * an error. node:http ignores it: its workers share the master's socket through node:cluster.
+   */
+  reusePort?: boolean;
 }
 
 /** Where a server ended up listening. */

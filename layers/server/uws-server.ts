@@ -42,6 +42,8 @@ export interface UwsServerOptions {
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
 /** uWS's `LIBUS_LISTEN_EXCLUSIVE_PORT`: without it Linux builds set SO_REUSEPORT and a taken port "works". */
 const LISTEN_EXCLUSIVE_PORT = 1;
+/** uWS's default listen options (0): SO_REUSEPORT on Linux, for several workers on one port. */
+const LISTEN_REUSE_PORT = 0;
 
 /**
  * A connection server on uWebSockets.js.
@@ -79,7 +81,7 @@ export class UwsServer implements ConnectionServer {
       (uwsApp.listen as unknown as (h: string, p: number, o: number, cb: (s: us_listen_socket | false) => void) => void)(
         host,
         options.port ?? 8000,
-        LISTEN_EXCLUSIVE_PORT,
+        options.reusePort === true ? LISTEN_REUSE_PORT : LISTEN_EXCLUSIVE_PORT,
         resolve,
       );
     });
