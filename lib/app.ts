@@ -56,6 +56,16 @@ export interface AppOptions extends RouterOptions {
   server?: "node" | "uws";
 }
 
+/** What {@link App.listen} takes: a connection server's listen options, plus which built-in server to use. */
+export interface AppListenOptions extends ListenOptions {
+  /**
+   * Overrides the constructor's `server` option for this listen: the `laminar` command line
+   * passes its `--server` here, since the app was constructed by the user's module. A
+   * `createServer` option still wins (a custom server is the app's own choice).
+   */
+  server?: "node" | "uws";
+}
+
 /**
  * A laminar application.
  *
@@ -175,16 +185,17 @@ export class App extends APIRouter {
   }
 
   /**
-   * Runs the lifespan startup, then serves on a connection server (node:http by default).
-   * Rejects if startup fails or the address cannot be bound.
+   * Runs the lifespan startup, then serves on a connection server (node:http by default;
+   * `options.server` picks a built-in one for this listen). Rejects if startup fails or the address cannot be bound.
    */
-  async listen(options: ListenOptions = {}): Promise<ListeningAddress> {
+  async listen(listenOptions: AppListenOptions = {}): Promise<ListeningAddress> {
     if (this.server !== undefined) throw new Error("App is already listening");
+    const { server: kind = this.settings.server, ...options } = listenOptions;
     this.build();
     // Created before the lifespan starts, so an unavailable uWebSockets.js fails before startup runs.
     const server =
       this.settings.createServer?.() ??
-      (this.settings.server === "uws" ? new UwsServer({ logger: this.logger }) : new NodeHttpServer({ logger: this.logger }));
+      (kind === "uws" ? new UwsServer({ logger: this.logger }) : new NodeHttpServer({ logger: this.logger }));
     const runner = new LifespanRunner(this.handle);
     const state = await runner.startup();
     this.lifespanRunner = runner;

@@ -1,0 +1,66 @@
+/**
+ * The `laminar` command: dispatches `serve` and `help`, turns usage errors into exit code 2, and
+ * runs one worker in this process or hands the config to the supervisor's master.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import type { ServeConfig } from "../supervisor/serve-config.js";
+import { mainHelp, serveHelp } from "./help.js";
+import { resolveServeConfig } from "./resolve-serve-config.js";
+import { runSingleWorker, type SingleWorkerDeps } from "./run-single-worker.js";
+import { EXIT_USAGE, UsageError } from "./usage-error.js";
+
+/** Runs the master (`--workers > 1`, `--reload`) and resolves with its exit code. */
+export type RunMaster = (config: ServeConfig) => Promise<number>;
+
+/** Everything `runCli` touches outside itself. */
+export interface CliDeps extends SingleWorkerDeps {
+  /** Reads the JSON config file (an absolute path). */
+  readConfigFile(path: string): string;
+  /** The supervisor's master; absent in a build without it, and then `--workers > 1` is refused. */
+  runMaster?: RunMaster;
+}
+
+/**
+ * Runs `laminar <argv...>` and resolves with the exit code.
+ *
+ * @example
+ * process.exitCode = await runCli(process.argv.slice(2), deps);
+ */
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === "help" || command === "--help" || command === "-h") {
+    deps.out(mainHelp());
+    return 0;
+  }
+  if (command !== "serve") {
+    deps.err(command === undefined ? mainHelp() : `laminar: unknown command "${command}"; run laminar --help`);
+    return EXIT_USAGE;
+  }
+  let config: ServeConfig;
+  try {
+    const parsed = resolveServeConfig(rest, {
+      env: deps.env,
+      readConfigFile: (path) => deps.readConfigFile(resolve(deps.cwd, path)),
+    });
+    if (parsed.kind === "help") {
+      deps.out(serveHelp());
+      return 0;
+    }
+    config = parsed.config;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    deps.err(`laminar serve: ${error.message}\nRun laminar serve --help for the settings.`);
+    return EXIT_USAGE;
+  }
+  if (config.workers > 1 || config.reload) {
+    if (deps.runMaster === undefined) {
+      const why = config.reload ? "--reload" : `--workers ${config.workers}`;
+      deps.err(`laminar serve: ${why} needs the supervisor (lib/supervisor/master.ts), which is not available in this build yet; use --workers 1`);
+      return EXIT_USAGE;
+    }
+    return deps.runMaster(config);
+  }
+  return runSingleWorker(config, deps);
+}

@@ -1,0 +1,103 @@
+/**
+ * `laminar serve --workers 1`: the app runs in this process, with no master. Load, listen, print
+ * the URL, and on SIGTERM/SIGINT close gracefully; a second signal ends it at once.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import type { App } from "../app.js";
+import type { TlsOptions } from "../../layers/server/connection-server.js";
+import { EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR, type ServeConfig } from "../supervisor/serve-config.js";
+import { signalExitCode, type ShutdownSignal, type SignalSource } from "./signals.js";
+
+/** Exit code when the graceful close itself failed. */
+export const EXIT_SHUTDOWN_ERROR = 1;
+
+/** What the single-worker runner uses from its surroundings; injected so tests run it in-process. */
+export interface SingleWorkerDeps {
+  /** Directory the app target and PEM paths are relative to. */
+  cwd: string;
+  /** Environment the app's default logger reads `LOG_LEVEL` from; `process.env` in the CLI. */
+  env: Record<string, string | undefined>;
+  /** Writes one line to stdout (the listening URL) / stderr (everything a person should read). */
+  out(line: string): void;
+  err(line: string): void;
+  signals: SignalSource;
+  readFile(path: string): Promise<Buffer>;
+  loadApp(target: string, cwd: string): Promise<App>;
+}
+
+/** The error's message, then its cause's stack if it has one (where an import failed). */
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error && cause.stack !== undefined ? `${message}\n${cause.stack}` : message;
+}
+
+/**
+ * Runs the app until a shutdown signal; resolves with the process's exit code: 0 after a clean
+ * shutdown, `EXIT_APP_LOAD_ERROR` / `EXIT_WORKER_BOOT_ERROR` at boot, 128 + n after a second signal.
+ */
+export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDeps): Promise<number> {
+  let signalled: ShutdownSignal | undefined;
+  let stop: (() => void) | undefined;
+  let exitNow!: (code: number) => void;
+  const forced = new Promise<number>((resolveForced) => (exitNow = resolveForced));
+  const unsubscribe = deps.signals.subscribe((signal) => {
+    if (signalled !== undefined) {
+      deps.err(`laminar: second ${signal}, exiting now`);
+      exitNow(signalExitCode(signal));
+      return;
+    }
+    signalled = signal;
+    deps.err(`laminar: ${signal}, shutting down gracefully (up to ${config.gracefulTimeout} s; ${signal} again to exit now)`);
+    stop?.();
+  });
+
+  const run = async (): Promise<number> => {
+    // The app's default logger reads LOG_LEVEL when the App is constructed, i.e. while its module is imported.
+    deps.env.LOG_LEVEL = config.logLevel;
+    let app: App;
+    try {
+      app = await deps.loadApp(config.target, deps.cwd);
+    } catch (error) {
+      deps.err(`laminar: cannot load the app ${config.target}: ${describe(error)}`);
+      return EXIT_APP_LOAD_ERROR;
+    }
+    let tls: TlsOptions | undefined;
+    if (config.keyfile !== undefined && config.certfile !== undefined) {
+      try {
+        tls = { key: await deps.readFile(resolve(deps.cwd, config.keyfile)), cert: await deps.readFile(resolve(deps.cwd, config.certfile)) };
+      } catch (error) {
+        deps.err(`laminar: cannot read the TLS files: ${describe(error)}`);
+        return EXIT_WORKER_BOOT_ERROR;
+      }
+    }
+    try {
+      const address = await app.listen({ host: config.host, port: config.port, server: config.server, ...(tls ? { tls } : {}) });
+      deps.out(`laminar: listening on ${address.url} (server ${config.server}, pid ${process.pid})`);
+    } catch (error) {
+      deps.err(`laminar: cannot start the app: ${describe(error)}`);
+      return EXIT_WORKER_BOOT_ERROR;
+    }
+    await new Promise<void>((resolveStop) => {
+      stop = resolveStop;
+      // A signal that came while the app was starting.
+      if (signalled !== undefined) resolveStop();
+    });
+    try {
+      await app.close({ timeout: config.gracefulTimeout * 1000 });
+    } catch (error) {
+      deps.err(`laminar: shutdown failed: ${describe(error)}`);
+      return EXIT_SHUTDOWN_ERROR;
+    }
+    deps.err("laminar: stopped");
+    return 0;
+  };
+
+  try {
+    return await Promise.race([run(), forced]);
+  } finally {
+    unsubscribe();
+  }
+}
