@@ -79,6 +79,9 @@ interface WorkerState {
   retiring: boolean;
 }
 
+/** Exit code after a second SIGINT cut the graceful shutdown short: 128 + SIGINT, as a shell reports it. */
+export const EXIT_SECOND_SIGINT = 130;
+
 /** The signals the arbiter acts on; `master.ts` installs handlers for exactly these. */
 export const HANDLED_SIGNALS: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGQUIT", "SIGTTIN", "SIGTTOU"];
 
@@ -183,7 +186,11 @@ export class Arbiter {
       case "SIGINT":
         if (this.state === "stopping") {
           // A second SIGINT (Ctrl-C twice) means now; a repeated SIGTERM changes nothing.
-          if (signal === "SIGINT") this.killAll("second SIGINT");
+          if (signal === "SIGINT" && this.exitCode === 0) {
+            // The shell's code for "ended by SIGINT": the shutdown was cut short. A halt keeps its own code.
+            this.exitCode = EXIT_SECOND_SIGINT;
+            this.killAll("second SIGINT");
+          }
           return;
         }
         logger.info({ signal }, "supervisor: graceful shutdown");

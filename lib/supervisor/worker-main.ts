@@ -1,0 +1,124 @@
+/**
+ * A supervisor worker's entry point: the file `master.ts` forks. It reads its {@link ServeConfig}
+ * from the environment, sends heartbeats from the start, loads and serves the app, and closes it
+ * gracefully when the master says so.
+ *
+ * Boot failures exit with the codes the master acts on, after sending the reason over IPC:
+ * {@link EXIT_APP_LOAD_ERROR} when the app cannot be imported, {@link EXIT_WORKER_BOOT_ERROR}
+ * when its lifespan startup fails or the address cannot be bound.
+ *
+ * The heartbeat is a `setInterval`: it is sent only while the event loop turns, so a loop blocked
+ * by a request (a busy CPU loop, synchronous I/O) goes silent and the master kills the worker. It
+ * is a liveness check, not a per-request time limit: a request awaiting a slow database keeps the
+ * loop free and the heartbeat going.
+ *
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { App } from "../app.js";
+import type { Middleware } from "../../layers/middleware/middleware.js";
+import { loadApp } from "../cli/load-app.js";
+import { CONFIG_ENV, heartbeatInterval, isMasterMessage, type ReportedRequest, type WorkerMessage } from "./protocol.js";
+import { EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR, type ServeConfig } from "./serve-config.js";
+
+/** Sends a message to the master and resolves once it is written (so an exit right after does not lose it). */
+function send(message: WorkerMessage): Promise<void> {
+  return new Promise((done) => {
+    if (process.send === undefined || !process.connected) return done();
+    process.send(message, undefined, {}, () => done());
+  });
+}
+
+/** The error's message, then its cause's stack if it has one (where an import failed). */
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof Error && cause.stack !== undefined ? `${message}\n${cause.stack}` : message;
+}
+
+/**
+ * Tracks the requests in flight (insertion-ordered, so the first is the oldest) for the heartbeat
+ * to report. A Set add/delete per request: no IPC per request.
+ */
+function requestTracker(): { middleware: Middleware; oldest(): ReportedRequest | undefined } {
+  const inFlight = new Set<{ method: string; path: string; since: number }>();
+  return {
+    middleware: (next) => async (scope, receive, send) => {
+      // WebSockets are left out: one open for hours would always be "the oldest request".
+      if (scope.type !== "http") return next(scope, receive, send);
+      const entry = { method: scope.method, path: scope.path, since: Date.now() };
+      inFlight.add(entry);
+      try {
+        await next(scope, receive, send);
+      } finally {
+        inFlight.delete(entry);
+      }
+    },
+    oldest() {
+      for (const entry of inFlight) return { method: entry.method, path: entry.path, runningMs: Date.now() - entry.since };
+      return undefined;
+    },
+  };
+}
+
+/** Exits with `code` after telling the master why. */
+async function bootFailure(code: number, reason: string): Promise<never> {
+  process.stderr.write(`laminar worker ${process.pid}: ${reason}\n`);
+  await send({ laminar: "boot-error", message: reason });
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const raw = process.env[CONFIG_ENV];
+  if (raw === undefined) await bootFailure(EXIT_WORKER_BOOT_ERROR, `${CONFIG_ENV} is not set: this file is started by the laminar supervisor`);
+  const config = JSON.parse(raw as string) as ServeConfig;
+  const tracker = requestTracker();
+  // Started before the app is imported, so a slow import still counts as alive (its await turns the loop).
+  setInterval(() => void send({ laminar: "heartbeat", request: tracker.oldest() }), heartbeatInterval(config.timeout));
+
+  // Ctrl-C reaches the whole process group: the master decides (graceful stop, or kill on a second Ctrl-C).
+  process.on("SIGINT", () => {});
+
+  // The app's default logger reads LOG_LEVEL when the App is constructed, i.e. while its module is imported.
+  process.env.LOG_LEVEL = config.logLevel;
+  let app: App;
+  try {
+    app = await loadApp(config.target);
+  } catch (error) {
+    return bootFailure(EXIT_APP_LOAD_ERROR, describe(error));
+  }
+  app.use(tracker.middleware);
+
+  let closing: Promise<void> | undefined;
+  const stop = (timeoutMs: number): void => {
+    closing ??= app
+      .close({ timeout: timeoutMs })
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`laminar worker ${process.pid}: close failed: ${describe(error)}\n`);
+          process.exit(1);
+        },
+      );
+  };
+  process.on("message", (message) => {
+    if (isMasterMessage(message)) stop(message.timeout);
+  });
+  process.on("SIGTERM", () => stop(config.gracefulTimeout * 1000));
+  // The master is gone (killed): nobody will replace or stop this worker, so it stops itself.
+  process.on("disconnect", () => stop(config.gracefulTimeout * 1000));
+
+  try {
+    const tls =
+      config.keyfile !== undefined && config.certfile !== undefined
+        ? { key: await readFile(resolve(config.keyfile)), cert: await readFile(resolve(config.certfile)) }
+        : undefined;
+    const { url } = await app.listen({ host: config.host, port: config.port, tls, server: config.server, reusePort: true });
+    await send({ laminar: "listening", url });
+  } catch (error) {
+    return bootFailure(EXIT_WORKER_BOOT_ERROR, describe(error));
+  }
+}
+
+void main();
