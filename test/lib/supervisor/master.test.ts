@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import type { ServeConfig } from "../../../lib/supervisor/serve-config.js";
 import { EXIT_APP_LOAD_ERROR } from "../../../lib/supervisor/serve-config.js";
+import { loadUws } from "../../../layers/server/uws-load.js";
 
 const root = resolve(fileURLToPath(new URL("../../../", import.meta.url)));
 const cacheDir = join(root, "node_modules", ".cache");
@@ -101,20 +102,31 @@ async function askPid(port: number): Promise<number | undefined> {
   }
 }
 
-/** Asks for pids (bounded attempts, 50 ms apart) until `done(seen)` holds; returns what was seen. */
-async function pollPids(port: number, done: (seen: Set<number>) => boolean, attempts = 200): Promise<Set<number>> {
+/**
+ * Asks for pids until `done(seen)` holds; returns what was seen. Bounded: 400 attempts 25 ms apart
+ * (the pause also when a worker answers, so a replacement still booting gets its second or so).
+ */
+async function pollPids(port: number, done: (seen: Set<number>) => boolean, attempts = 400): Promise<Set<number>> {
   const seen = new Set<number>();
   for (let i = 0; i < attempts && !done(seen); i++) {
     const pid = await askPid(port);
     if (pid !== undefined) seen.add(pid);
-    else await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return seen;
 }
 
-t.test("node workers: kill -9 one → a replacement serves; SIGTERM → the in-flight request completes, then exit 0", async (t) => {
+let uwsAvailable = true;
+try {
+  loadUws();
+} catch {
+  uwsAvailable = false;
+}
+
+for (const server of ["node", "uws"] as const) {
+t.test(`${server} workers: kill -9 one → a replacement serves; SIGTERM → the in-flight request completes, then exit 0`, { skip: server === "uws" && !uwsAvailable && "uWebSockets.js unavailable" }, async (t) => {
   const port = await freePort();
-  const master = startMaster({ target: join(out, "test/fixtures/supervisor/pid-app.js"), port });
+  const master = startMaster({ target: join(out, "test/fixtures/supervisor/pid-app.js"), port, server });
   t.teardown(() => void master.child.kill("SIGKILL"));
 
   const first = await pollPids(port, (seen) => seen.size >= 2);
@@ -124,7 +136,7 @@ t.test("node workers: kill -9 one → a replacement serves; SIGTERM → the in-f
   process.kill(victim, "SIGKILL");
   const after = await pollPids(port, (seen) => [...seen].some((pid) => !first.has(pid)));
   const replacement = [...after].find((pid) => !first.has(pid));
-  t.ok(replacement !== undefined, `a new worker answers after ${victim} was killed`);
+  t.ok(replacement !== undefined, `a new worker answers after ${victim} was killed`, { output: master.output() });
   t.notOk(after.has(victim), "the killed worker does not");
 
   // In flight: the first chunk has arrived, the rest comes 800 ms later.
@@ -147,6 +159,7 @@ t.test("node workers: kill -9 one → a replacement serves; SIGTERM → the in-f
   t.same(order, ["response complete", "master exited"]);
   t.match(master.output(), /graceful shutdown/);
 });
+}
 
 t.test("an app that throws at import halts the master with a nonzero code and the error text", async (t) => {
   const port = await freePort();
