@@ -1,6 +1,6 @@
 /**
  * The `laminar` command: dispatches `serve` and `help`, turns usage errors into exit code 2, and
- * runs one worker in this process or hands the config to the supervisor's master.
+ * runs one worker in this process or hands the config to the supervisor's master (`--workers > 1`).
  *
  * @module
  */
@@ -11,7 +11,7 @@ import { resolveServeConfig } from "./resolve-serve-config.js";
 import { runSingleWorker, type SingleWorkerDeps } from "./run-single-worker.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
 
-/** Runs the master (`--workers > 1`, `--reload`) and resolves with its exit code. */
+/** Runs the master (`--workers > 1`) and resolves with its exit code. */
 export type RunMaster = (config: ServeConfig) => Promise<number>;
 
 /** Everything `runCli` touches outside itself. */
@@ -54,10 +54,14 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     deps.err(`laminar serve: ${error.message}\nRun laminar serve --help for the settings.`);
     return EXIT_USAGE;
   }
-  if (config.workers > 1 || config.reload) {
+  if (config.reload) {
+    // The setting is part of ServeConfig, but neither the single worker nor the master watches files yet.
+    deps.err("laminar serve: --reload is not available yet; restart laminar yourself (e.g. node --watch) for now");
+    return EXIT_USAGE;
+  }
+  if (config.workers > 1) {
     if (deps.runMaster === undefined) {
-      const why = config.reload ? "--reload" : `--workers ${config.workers}`;
-      deps.err(`laminar serve: ${why} needs the supervisor (lib/supervisor/master.ts), which is not available in this build yet; use --workers 1`);
+      deps.err(`laminar serve: --workers ${config.workers} needs the supervisor, which this build does not include; use --workers 1`);
       return EXIT_USAGE;
     }
     return deps.runMaster(config);

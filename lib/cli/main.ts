@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { loadApp } from "./load-app.js";
 import { runCli } from "./cli.js";
 import { processSignals } from "./signals.js";
+import { runMaster } from "../supervisor/master.js";
 
 /** Runs `laminar` with this process's arguments and exits with its code. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
@@ -21,7 +22,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     readFile: (path) => readFile(path),
     readConfigFile: (path) => readFileSync(path, "utf8"),
     loadApp,
-    // runMaster: wired once lib/supervisor/master.ts exists.
+    // Forks compiled workers (dist/lib/supervisor/worker-main.js): --workers > 1 needs the built package.
+    runMaster: (config) => runMaster(config),
   });
   // Exit explicitly: an app's own timers or an unclosed handle must not keep a stopped server alive.
   // (stdout and stderr are synchronous for files and pipes on Linux, so nothing written is lost.)

@@ -132,7 +132,7 @@ export const SERVE_SETTINGS: readonly SettingSpec[] = [
     env: "LAMINAR_RELOAD",
     kind: "boolean",
     help: [
-      "Development: restart the workers when a source file changes. Runs the master.",
+      "Development: restart the workers when a source file changes. NOT AVAILABLE YET: refused with exit 2.",
       "Environment values: 1/true/yes or 0/false/no.",
     ],
   },

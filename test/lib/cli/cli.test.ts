@@ -78,18 +78,26 @@ t.test("the config file path is relative to the working directory", async (t) =>
   t.equal(seen?.workers, 3);
 });
 
-t.test("--workers > 1 and --reload go to the master", async (t) => {
+t.test("--workers > 1 goes to the master", async (t) => {
   const configs: ServeConfig[] = [];
   const h = harness({ runMaster: async (config) => (configs.push(config), 17) });
-  t.equal(await runCli(["serve", "app.js", "-w", "4"], h.deps), 17, "the master's exit code");
-  t.equal(await runCli(["serve", "app.js", "--reload"], h.deps), 17);
-  t.strictSame(configs.map((c) => [c.workers, c.reload]), [[4, false], [1, true]]);
+  t.equal(await runCli(["serve", "app.js", "-w", "4", "--port", "9000"], h.deps), 17, "the master's exit code");
+  t.equal(configs.length, 1);
+  t.match(configs[0], { target: "app.js", workers: 4, port: 9000 });
+});
+
+t.test("--reload is refused clearly (nothing watches files yet)", async (t) => {
+  let called = false;
+  const h = harness({ runMaster: async () => ((called = true), 0) });
+  t.equal(await runCli(["serve", "app.js", "--reload"], h.deps), 2);
+  t.notOk(called);
+  t.match(h.err.join("\n"), /--reload is not available yet/);
 });
 
 t.test("without a master, --workers > 1 is refused clearly", async (t) => {
   const h = harness();
   t.equal(await runCli(["serve", "app.js", "-w", "2"], h.deps), 2);
-  t.match(h.err.join("\n"), /--workers 2 needs the supervisor.*not available/);
+  t.match(h.err.join("\n"), /--workers 2 needs the supervisor/);
 });
 
 t.test("single worker: serves, then SIGTERM closes gracefully with exit 0", async (t) => {
