@@ -224,7 +224,7 @@ export class Arbiter {
         return;
       case "listening":
         worker.lastBeat = this.deps.clock.now();
-        this.deps.logger.info({ pid, url: message.url }, "supervisor: worker listening");
+        this.deps.logger.info({ worker: pid, url: message.url }, "supervisor: worker listening");
         return;
       case "boot-error":
         worker.bootError = message.message;
@@ -239,19 +239,19 @@ export class Arbiter {
     const now = this.deps.clock.now();
     const logger = this.deps.logger;
     if (this.state === "stopping") {
-      logger.info({ pid, code, signal }, "supervisor: worker stopped");
+      logger.info({ worker: pid, code, signal }, "supervisor: worker stopped");
       if (this.workers.size === 0) this.finish();
       return;
     }
     if (code === EXIT_APP_LOAD_ERROR || code === EXIT_WORKER_BOOT_ERROR) {
       // Replacing it would fail the same way, forever: halt with the worker's reason.
       const what = code === EXIT_APP_LOAD_ERROR ? "could not load the app" : "could not start (lifespan startup or listen failed)";
-      logger.error({ pid, code, error: worker.bootError }, `supervisor: worker ${what}; halting${worker.bootError !== undefined ? `: ${worker.bootError}` : ""}`);
+      logger.error({ worker: pid, code, error: worker.bootError }, `supervisor: worker ${what}; halting${worker.bootError !== undefined ? `: ${worker.bootError}` : ""}`);
       this.shutdown(code);
       return;
     }
     if (worker.retiring) {
-      logger.info({ pid, code, signal }, "supervisor: retired worker exited");
+      logger.info({ worker: pid, code, signal }, "supervisor: retired worker exited");
       return this.manageWorkers();
     }
     const lived = now - worker.spawnedAt;
@@ -260,7 +260,7 @@ export class Arbiter {
     } else {
       this.backoff = 0;
     }
-    logger.warn({ pid, code, signal, livedMs: lived, backoffMs: this.backoff }, "supervisor: worker died; replacing it");
+    logger.warn({ worker: pid, code, signal, livedMs: lived, backoffMs: this.backoff }, "supervisor: worker died; replacing it");
     this.manageWorkers();
   }
 
@@ -292,7 +292,7 @@ export class Arbiter {
     const handle = this.deps.spawn();
     const now = this.deps.clock.now();
     this.workers.set(handle.pid, { handle, spawnedAt: now, lastBeat: now, request: undefined, bootError: undefined, retiring: false });
-    this.deps.logger.info({ pid: handle.pid }, "supervisor: worker spawned");
+    this.deps.logger.info({ worker: handle.pid }, "supervisor: worker spawned");
   }
 
   private retire(worker: WorkerState): void {
@@ -319,7 +319,7 @@ export class Arbiter {
       if (silent <= this.options.timeout || worker.retiring) continue;
       const request = worker.request;
       this.deps.logger.error(
-        { pid, silentMs: silent, request },
+        { worker: pid, silentMs: silent, request },
         `supervisor: worker ${pid} sent no heartbeat for ${(silent / 1000).toFixed(1)} s (event loop blocked?); killing it` +
           (request !== undefined ? `; it last reported serving ${request.method} ${request.path}` : ""),
       );

@@ -132,7 +132,7 @@ t.test("a worker silent longer than the timeout is killed, logged with pid, dura
   }
   t.same(kills, [{ pid: 101, signal: "SIGKILL" }]);
   const entry = logger.entries.find((e) => e.level === "error");
-  t.match(entry?.obj, { pid: 101, request: { method: "GET", path: "/slow" } });
+  t.match(entry?.obj, { worker: 101, request: { method: "GET", path: "/slow" } });
   t.ok((entry?.obj.silentMs as number) > 4_000, "says how long it was silent");
   t.match(entry?.msg, /worker 101 .*GET \/slow/);
   clock.advance(3_000);
