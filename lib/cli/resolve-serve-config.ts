@@ -149,5 +149,9 @@ export function resolveServeConfig(args: readonly string[], sources: ResolveSour
   if ((config.keyfile === undefined) !== (config.certfile === undefined)) {
     throw new UsageError(config.keyfile !== undefined ? "--keyfile needs --certfile" : "--certfile needs --keyfile");
   }
+  // uWS workers each bind the port with SO_REUSEPORT; on port 0 each would get a port of its own.
+  if (config.server === "uws" && (config.workers as number) > 1 && config.port === 0) {
+    throw new UsageError("--server uws with several workers needs a fixed --port (with port 0 each worker would bind a different port)");
+  }
   return { kind: "serve", config: config as unknown as ServeConfig };
 }

@@ -35,7 +35,7 @@ t.test("every flag", async (t) => {
     "--workers", "4",
     "--server", "uws",
     "--host", "0.0.0.0",
-    "--port", "0",
+    "--port", "9001",
     "--timeout", "2.5",
     "--graceful-timeout", "7",
     "--keyfile", "k.pem",
@@ -48,7 +48,7 @@ t.test("every flag", async (t) => {
     workers: 4,
     server: "uws",
     host: "0.0.0.0",
-    port: 0,
+    port: 9001,
     timeout: 2.5,
     gracefulTimeout: 7,
     keyfile: "k.pem",
@@ -147,6 +147,9 @@ t.test("usage errors name the setting and where it came from", async (t) => {
 
 t.test("keyfile and certfile go together", async (t) => {
   usageError(t, ["app.js", "--keyfile", "k.pem"], /--keyfile needs --certfile/);
+  usageError(t, ["app.js", "--server", "uws", "-w", "2", "--port", "0"], /needs a fixed --port/);
+  t.equal(serve(["app.js", "--server", "uws", "--port", "0"]).port, 0, "one uWS worker may take port 0");
+  t.equal(serve(["app.js", "-w", "2", "--port", "0"]).port, 0, "node:http workers share the master's socket: port 0 is fine");
   usageError(t, ["app.js", "--certfile", "c.pem"], /--certfile needs --keyfile/);
   usageError(t, ["app.js"], /--keyfile needs --certfile/, sources({ LAMINAR_KEYFILE: "k.pem" }));
 });
