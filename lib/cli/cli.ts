@@ -23,6 +23,15 @@ export interface CliDeps extends SingleWorkerDeps {
 }
 
 /**
+ * True when the config needs the supervisor's master: several workers, or a setting only a master
+ * can honour (replacing a retired worker, restarting on file changes). One worker with none of
+ * these runs in this process, with no master.
+ */
+export function needsMaster(config: ServeConfig): boolean {
+  return config.workers > 1 || config.maxRequests > 0 || config.reload;
+}
+
+/**
  * Runs `laminar <argv...>` and resolves with the exit code.
  *
  * @example
@@ -54,14 +63,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     deps.err(`laminar serve: ${error.message}\nRun laminar serve --help for the settings.`);
     return EXIT_USAGE;
   }
-  if (config.reload) {
-    // The setting is part of ServeConfig, but neither the single worker nor the master watches files yet.
-    deps.err("laminar serve: --reload is not available yet; restart laminar yourself (e.g. node --watch) for now");
-    return EXIT_USAGE;
-  }
-  if (config.workers > 1) {
+  if (needsMaster(config)) {
     if (deps.runMaster === undefined) {
-      deps.err(`laminar serve: --workers ${config.workers} needs the supervisor, which this build does not include; use --workers 1`);
+      deps.err("laminar serve: --workers > 1, --max-requests and --reload need the supervisor, which this build does not include");
       return EXIT_USAGE;
     }
     return deps.runMaster(config);

@@ -66,7 +66,7 @@ export function coerceSetting(spec: SettingSpec, raw: Raw, from: string): ServeC
       return text;
     }
     case "string": {
-      if (typeof raw !== "string" || raw === "") throw bad("is not a non-empty string");
+      if (typeof raw !== "string" || (raw === "" && spec.allowEmpty !== true)) throw bad("is not a non-empty string");
       return raw;
     }
   }

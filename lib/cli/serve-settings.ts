@@ -26,6 +26,8 @@ export interface SettingSpec {
   kind: SettingKind;
   /** Allowed values of a `choice`. */
   choices?: readonly string[];
+  /** A `string` that may be empty (an empty value then means "none"); others must be non-empty. */
+  allowEmpty?: boolean;
   /** Inclusive bounds of a number. */
   min?: number;
   max?: number;
@@ -127,13 +129,70 @@ export const SERVE_SETTINGS: readonly SettingSpec[] = [
     help: ["PEM certificate chain, leaf first. Needs --keyfile."],
   },
   {
+    key: "maxRequests",
+    flag: "max-requests",
+    env: "LAMINAR_MAX_REQUESTS",
+    kind: "integer",
+    min: 0,
+    valueName: "INT",
+    help: [
+      "A worker retires gracefully after serving this many requests (a WebSocket connection counts as one)",
+      "and a fresh one takes its place first, so an app that leaks memory stays bounded. 0 disables.",
+      "Starts the master even with --workers 1.",
+    ],
+  },
+  {
+    key: "maxRequestsJitter",
+    flag: "max-requests-jitter",
+    env: "LAMINAR_MAX_REQUESTS_JITTER",
+    kind: "integer",
+    min: 0,
+    valueName: "INT",
+    help: ["Adds a random 0..INT to each worker's --max-requests, so the workers do not all retire at once."],
+  },
+  {
+    key: "forwardedAllowIps",
+    flag: "forwarded-allow-ips",
+    env: "LAMINAR_FORWARDED_ALLOW_IPS",
+    kind: "string",
+    valueName: "IPS",
+    allowEmpty: true,
+    help: [
+      "Proxies trusted to set X-Forwarded-For and X-Forwarded-Proto: comma-separated IPs or CIDR ranges,",
+      "or * for any peer. From those peers the scope's client address and scheme are the forwarded ones;",
+      "from any other peer the headers are ignored. Empty trusts nobody.",
+    ],
+  },
+  {
     key: "reload",
     flag: "reload",
     env: "LAMINAR_RELOAD",
     kind: "boolean",
     help: [
-      "Development: restart the workers when a source file changes. NOT AVAILABLE YET: refused with exit 2.",
+      "Development: restart the workers when a .js/.mjs/.cjs/.ts/.json file under --reload-dir changes",
+      "(node_modules and dotfiles ignored). Runs the master even with --workers 1.",
       "Environment values: 1/true/yes or 0/false/no.",
+    ],
+  },
+  {
+    key: "reloadDirs",
+    flag: "reload-dir",
+    env: "LAMINAR_RELOAD_DIRS",
+    kind: "string",
+    valueName: "DIRS",
+    allowEmpty: true,
+    help: ["Directories --reload watches, comma-separated. Default: the working directory."],
+  },
+  {
+    key: "controlSocket",
+    flag: "control-socket",
+    env: "LAMINAR_CONTROL_SOCKET",
+    kind: "string",
+    valueName: "PATH",
+    allowEmpty: true,
+    help: [
+      "Unix socket on which the master answers `laminar status`.",
+      "Default: <tmpdir>/laminar-<master pid>.sock, removed when the master exits.",
     ],
   },
   {

@@ -25,6 +25,19 @@ export interface ServeConfig {
   certfile?: string;
   /** Development: restart workers when a source file changes. */
   reload: boolean;
+  /** Directories `reload` watches, comma-separated; empty means the working directory. */
+  reloadDirs: string;
+  /** A worker retires gracefully (and is replaced) after this many requests; 0 disables. */
+  maxRequests: number;
+  /** Each worker's limit is `maxRequests` plus a random 0..jitter, so workers do not all retire at once. */
+  maxRequestsJitter: number;
+  /**
+   * Peers whose X-Forwarded-For / X-Forwarded-Proto are trusted: comma-separated IPs or CIDR
+   * ranges, or `*` for any. Empty trusts nobody.
+   */
+  forwardedAllowIps: string;
+  /** Unix socket the master answers `laminar status` on; empty means `<tmpdir>/laminar-<master pid>.sock`. */
+  controlSocket: string;
   /** pino level for the master's and the workers' logs. */
   logLevel: string;
 }
@@ -38,6 +51,11 @@ export const DEFAULT_SERVE_CONFIG: Readonly<Omit<ServeConfig, "target">> = Objec
   timeout: 30,
   gracefulTimeout: 30,
   reload: false,
+  reloadDirs: "",
+  maxRequests: 0,
+  maxRequestsJitter: 0,
+  forwardedAllowIps: "127.0.0.1,::1",
+  controlSocket: "",
   logLevel: "info",
 });
 

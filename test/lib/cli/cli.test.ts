@@ -3,7 +3,7 @@ import { request } from "undici";
 import { createServer } from "node:net";
 import { App } from "../../../lib/app.js";
 import { silentLogger } from "../../../lib/logger.js";
-import { runCli, type CliDeps, type RunMaster } from "../../../lib/cli/cli.js";
+import { needsMaster, runCli, type CliDeps, type RunMaster } from "../../../lib/cli/cli.js";
 import { AppLoadError } from "../../../lib/cli/load-app.js";
 import type { ShutdownSignal } from "../../../lib/cli/signals.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR, type ServeConfig } from "../../../lib/supervisor/serve-config.js";
@@ -86,18 +86,19 @@ t.test("--workers > 1 goes to the master", async (t) => {
   t.match(configs[0], { target: "app.js", workers: 4, port: 9000 });
 });
 
-t.test("--reload is refused clearly (nothing watches files yet)", async (t) => {
-  let called = false;
-  const h = harness({ runMaster: async () => ((called = true), 0) });
-  t.equal(await runCli(["serve", "app.js", "--reload"], h.deps), 2);
-  t.notOk(called);
-  t.match(h.err.join("\n"), /--reload is not available yet/);
+t.test("--max-requests and --reload go to the master even with one worker", async (t) => {
+  const configs: ServeConfig[] = [];
+  const h = harness({ runMaster: async (config) => (configs.push(config), 0) });
+  t.equal(await runCli(["serve", "app.js", "--max-requests", "100"], h.deps), 0);
+  t.equal(await runCli(["serve", "app.js", "--reload"], h.deps), 0);
+  t.match(configs, [{ workers: 1, maxRequests: 100 }, { workers: 1, reload: true }]);
+  t.notOk(needsMaster({ ...configs[0]!, maxRequests: 0 }), "one worker and no supervisor flag: no master");
 });
 
 t.test("without a master, --workers > 1 is refused clearly", async (t) => {
   const h = harness();
   t.equal(await runCli(["serve", "app.js", "-w", "2"], h.deps), 2);
-  t.match(h.err.join("\n"), /--workers 2 needs the supervisor/);
+  t.match(h.err.join("\n"), /need the supervisor/);
 });
 
 t.test("single worker: serves, then SIGTERM closes gracefully with exit 0", async (t) => {

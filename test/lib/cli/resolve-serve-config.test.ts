@@ -41,6 +41,11 @@ t.test("every flag", async (t) => {
     "--keyfile", "k.pem",
     "--certfile", "c.pem",
     "--reload",
+    "--reload-dir", "src,lib",
+    "--max-requests", "1000",
+    "--max-requests-jitter", "50",
+    "--forwarded-allow-ips", "10.0.0.0/8,*",
+    "--control-socket", "/run/laminar.sock",
     "--log-level", "debug",
   ]);
   t.strictSame(config, {
@@ -54,6 +59,11 @@ t.test("every flag", async (t) => {
     keyfile: "k.pem",
     certfile: "c.pem",
     reload: true,
+    reloadDirs: "src,lib",
+    maxRequests: 1000,
+    maxRequestsJitter: 50,
+    forwardedAllowIps: "10.0.0.0/8,*",
+    controlSocket: "/run/laminar.sock",
     logLevel: "debug",
   });
 });
@@ -78,24 +88,39 @@ t.test("every setting from the environment", async (t) => {
     LAMINAR_KEYFILE: "k.pem",
     LAMINAR_CERTFILE: "c.pem",
     LAMINAR_RELOAD: "yes",
+    LAMINAR_RELOAD_DIRS: "src",
+    LAMINAR_MAX_REQUESTS: "10",
+    LAMINAR_MAX_REQUESTS_JITTER: "2",
+    LAMINAR_FORWARDED_ALLOW_IPS: "*",
+    LAMINAR_CONTROL_SOCKET: "/tmp/c.sock",
     LAMINAR_LOG_LEVEL: "warn",
   }));
   t.strictSame(config, {
     target: "env-app.js", workers: 2, server: "uws", host: "::", port: 8081, timeout: 10,
-    gracefulTimeout: 5, keyfile: "k.pem", certfile: "c.pem", reload: true, logLevel: "warn",
+    gracefulTimeout: 5, keyfile: "k.pem", certfile: "c.pem", reload: true, reloadDirs: "src", maxRequests: 10,
+    maxRequestsJitter: 2, forwardedAllowIps: "*", controlSocket: "/tmp/c.sock", logLevel: "warn",
   });
 });
 
 t.test("every setting from the config file", async (t) => {
   const file = JSON.stringify({
     target: "file-app.js", workers: 3, server: "uws", host: "10.0.0.1", port: 8082, timeout: 11,
-    gracefulTimeout: 6, keyfile: "k.pem", certfile: "c.pem", reload: true, logLevel: "error",
+    gracefulTimeout: 6, keyfile: "k.pem", certfile: "c.pem", reload: true, reloadDirs: "app", maxRequests: 5,
+    maxRequestsJitter: 1, forwardedAllowIps: "", controlSocket: "c.sock", logLevel: "error",
   });
   const config = serve(["--config", "laminar.json"], sources({}, { "laminar.json": file }));
   t.strictSame(config, {
     target: "file-app.js", workers: 3, server: "uws", host: "10.0.0.1", port: 8082, timeout: 11,
-    gracefulTimeout: 6, keyfile: "k.pem", certfile: "c.pem", reload: true, logLevel: "error",
+    gracefulTimeout: 6, keyfile: "k.pem", certfile: "c.pem", reload: true, reloadDirs: "app", maxRequests: 5,
+    maxRequestsJitter: 1, forwardedAllowIps: "", controlSocket: "c.sock", logLevel: "error",
   });
+});
+
+t.test("an empty --forwarded-allow-ips trusts nobody; an empty --port is still an error", async (t) => {
+  t.equal(serve(["app.js", "--forwarded-allow-ips", ""]).forwardedAllowIps, "");
+  t.equal(serve(["app.js"]).forwardedAllowIps, "127.0.0.1,::1", "default: the local proxy only");
+  t.throws(() => serve(["app.js", "--host", ""]), /--host: "" is not a non-empty string/);
+  t.throws(() => serve(["app.js", "--max-requests=-1"]), /below the minimum 0/);
 });
 
 t.test("precedence: flag > env > config file > default", async (t) => {

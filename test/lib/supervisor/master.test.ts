@@ -16,7 +16,7 @@ import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
 import type { ServeConfig } from "../../../lib/supervisor/serve-config.js";
-import { EXIT_APP_LOAD_ERROR } from "../../../lib/supervisor/serve-config.js";
+import { DEFAULT_SERVE_CONFIG, EXIT_APP_LOAD_ERROR } from "../../../lib/supervisor/serve-config.js";
 import { loadUws } from "../../../layers/server/uws-load.js";
 
 const root = resolve(fileURLToPath(new URL("../../../", import.meta.url)));
@@ -60,17 +60,7 @@ interface Master {
 }
 
 function startMaster(config: Partial<ServeConfig> & { target: string }): Master {
-  const full: ServeConfig = {
-    workers: 2,
-    server: "node",
-    host: "127.0.0.1",
-    port: 0,
-    timeout: 30,
-    gracefulTimeout: 10,
-    reload: false,
-    logLevel: "info",
-    ...config,
-  };
+  const full: ServeConfig = { ...DEFAULT_SERVE_CONFIG, workers: 2, port: 0, gracefulTimeout: 10, ...config };
   // A file, not `node -e`: cluster workers inherit the master's execArgv, and `-e` would run the script again in each.
   const launcher = join(buildDir, "launch-master.mjs");
   const masterUrl = new URL(`file://${join(out, "lib/supervisor/master.js")}`).href;
