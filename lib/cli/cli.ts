@@ -1,5 +1,5 @@
 /**
- * The `laminar` command: dispatches `serve` and `help`, turns usage errors into exit code 2, and
+ * The `laminar` command: dispatches `serve`, `status` and `help`, turns usage errors into exit code 2, and
  * runs one worker in this process or hands the config to the supervisor's master (`--workers > 1`).
  *
  * @module
@@ -10,6 +10,7 @@ import { mainHelp, serveHelp } from "./help.js";
 import { resolveServeConfig } from "./resolve-serve-config.js";
 import { runSingleWorker, type SingleWorkerDeps } from "./run-single-worker.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
+import { runStatus } from "./status.js";
 
 /** Runs the master (`--workers > 1`) and resolves with its exit code. */
 export type RunMaster = (config: ServeConfig) => Promise<number>;
@@ -20,6 +21,8 @@ export interface CliDeps extends SingleWorkerDeps {
   readConfigFile(path: string): string;
   /** The supervisor's master; absent in a build without it, and then `--workers > 1` is refused. */
   runMaster?: RunMaster;
+  /** Where `laminar status` looks for default control sockets; the OS temp directory when absent. */
+  socketDir?: string;
 }
 
 /**
@@ -43,6 +46,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     deps.out(mainHelp());
     return 0;
   }
+  if (command === "status") return runStatus(rest, { out: deps.out, err: deps.err, socketDir: deps.socketDir });
   if (command !== "serve") {
     deps.err(command === undefined ? mainHelp() : `laminar: unknown command "${command}"; run laminar --help`);
     return EXIT_USAGE;

@@ -1,7 +1,15 @@
 /**
  * The arbiter: the supervisor's decisions, Gunicorn's `arbiter.py` in one class. It keeps N workers
  * alive, replaces the dead (with backoff when they die at boot), halts on a boot error instead of a
- * restart loop, kills workers whose heartbeat stops, and shuts down gracefully.
+ * restart loop, kills workers whose heartbeat stops, replaces workers without downtime (SIGHUP,
+ * `--reload`, `--max-requests`), and shuts down gracefully.
+ *
+ * Replacement is rolling: a worker to be replaced is marked *outgoing* and keeps serving; a fresh
+ * worker is spawned in its place, and an outgoing worker is asked to stop only once enough fresh
+ * ones report that they are listening, so the number of workers accepting connections never drops
+ * below the target. Should a fresh worker fail to boot while outgoing ones still serve (a broken
+ * deploy, a syntax error under `--reload`), the replacement is abandoned and the running workers
+ * are kept, instead of halting a service that works.
  *
  * It does no I/O of its own. Spawning, killing, time and timers are injected ({@link ArbiterDeps}),
  * so the decisions are unit-tested with fakes and no sleeps; `master.ts` wires in node:cluster.
@@ -65,6 +73,8 @@ export type ArbiterEvent =
   | { type: "exit"; pid: number; code: number | null; signal: NodeJS.Signals | null }
   | { type: "message"; pid: number; message: WorkerMessage }
   | { type: "timer"; name: "spawn" | "heartbeat" | "graceful" }
+  /** Replace every worker, rolling (SIGHUP does the same; `--reload` sends this with the changed files). */
+  | { type: "reload"; reason: string }
   /** A worker asked to retire (SIGTTOU) had its graceful timeout run out. */
   | { type: "retire-timeout"; pid: number };
 
@@ -75,15 +85,48 @@ interface WorkerState {
   lastBeat: number;
   request: ReportedRequest | undefined;
   bootError: string | undefined;
-  /** Asked to stop (TTOU or shutdown): its exit is not replaced. */
+  /** Asked to stop (TTOU, shutdown, or replaced): its exit is not replaced. */
   retiring: boolean;
+  /** To be replaced (reload, max requests): it serves until a fresh worker listens in its place. */
+  outgoing: boolean;
+  /** Has reported that it is listening (app loaded, lifespan started). */
+  listening: boolean;
+  /** Requests served, as of its last heartbeat. */
+  requests: number;
+  /** Resident memory in bytes, as of its last heartbeat. */
+  rss: number | undefined;
+}
+
+/** One worker in {@link SupervisorStatus}. */
+export interface WorkerStatus {
+  pid: number;
+  /** booting: spawned, not yet listening; serving; outgoing: serving until its replacement listens; stopping. */
+  state: "booting" | "serving" | "outgoing" | "stopping";
+  uptimeMs: number;
+  requests: number;
+  /** Resident memory in bytes; undefined before its first heartbeat. */
+  rss: number | undefined;
+  /** The oldest request it reported in flight. */
+  request: ReportedRequest | undefined;
+}
+
+/** What `laminar status` shows: the arbiter's view of its workers. */
+export interface SupervisorStatus {
+  state: "idle" | "running" | "stopping" | "done";
+  /** Workers the arbiter keeps. */
+  target: number;
+  /** Workers replaced because they died (not those replaced on purpose). */
+  restarts: number;
+  /** Rolling replacements started (SIGHUP, --reload). */
+  reloads: number;
+  workers: WorkerStatus[];
 }
 
 /** Exit code after a second SIGINT cut the graceful shutdown short: 128 + SIGINT, as a shell reports it. */
 export const EXIT_SECOND_SIGINT = 130;
 
 /** The signals the arbiter acts on; `master.ts` installs handlers for exactly these. */
-export const HANDLED_SIGNALS: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGQUIT", "SIGTTIN", "SIGTTOU"];
+export const HANDLED_SIGNALS: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGTTIN", "SIGTTOU"];
 
 /**
  * The supervisor's decision core.
@@ -103,6 +146,8 @@ export class Arbiter {
   private state: "idle" | "running" | "stopping" | "done" = "idle";
   private exitCode = 0;
   private backoff = 0;
+  private restarts = 0;
+  private reloads = 0;
   private spawnTimer: Timer | undefined;
   private heartbeatTimer: Timer | undefined;
   private gracefulTimer: Timer | undefined;
@@ -141,6 +186,22 @@ export class Arbiter {
     return this.backoff;
   }
 
+  /** A snapshot of the supervisor and its workers, oldest worker first. */
+  status(): SupervisorStatus {
+    const now = this.deps.clock.now();
+    const workers = [...this.workers.values()]
+      .sort((a, b) => a.spawnedAt - b.spawnedAt)
+      .map((w): WorkerStatus => ({
+        pid: w.handle.pid,
+        state: w.retiring ? "stopping" : w.outgoing ? "outgoing" : w.listening ? "serving" : "booting",
+        uptimeMs: now - w.spawnedAt,
+        requests: w.requests,
+        rss: w.rss,
+        request: w.request,
+      }));
+    return { state: this.state, target: this.target, restarts: this.restarts, reloads: this.reloads, workers };
+  }
+
   /**
    * Queues an event and, unless an event is being dispatched already (the call came from inside a
    * decision), dispatches the queue in order.
@@ -168,6 +229,8 @@ export class Arbiter {
       case "retire-timeout":
         if (this.workers.has(event.pid)) this.deps.kill(event.pid, "SIGKILL");
         return;
+      case "reload":
+        return this.reload(event.reason);
       case "timer":
         if (event.name === "spawn") {
           this.spawnTimer = undefined;
@@ -199,6 +262,8 @@ export class Arbiter {
         logger.info({ signal }, "supervisor: immediate shutdown");
         if (this.state !== "stopping") this.shutdown(0);
         return this.killAll("SIGQUIT");
+      case "SIGHUP":
+        return this.reload("SIGHUP");
       case "SIGTTIN":
         if (this.state !== "running") return;
         this.target += 1;
@@ -221,14 +286,24 @@ export class Arbiter {
       case "heartbeat":
         worker.lastBeat = this.deps.clock.now();
         worker.request = message.request;
+        if (message.requests !== undefined) worker.requests = message.requests;
+        if (message.rss !== undefined) worker.rss = message.rss;
         return;
       case "listening":
         worker.lastBeat = this.deps.clock.now();
+        worker.listening = true;
         this.deps.logger.info({ worker: pid, url: message.url }, "supervisor: worker listening");
-        return;
+        // A fresh worker is up: an outgoing one may now stop.
+        return this.manageWorkers();
       case "boot-error":
         worker.bootError = message.message;
         return;
+      case "retire":
+        worker.requests = message.requests;
+        if (worker.retiring || worker.outgoing || this.state !== "running") return;
+        worker.outgoing = true;
+        this.deps.logger.info({ worker: pid, requests: message.requests }, "supervisor: worker reached --max-requests; replacing it");
+        return this.manageWorkers();
     }
   }
 
@@ -243,17 +318,13 @@ export class Arbiter {
       if (this.workers.size === 0) this.finish();
       return;
     }
-    if (code === EXIT_APP_LOAD_ERROR || code === EXIT_WORKER_BOOT_ERROR) {
-      // Replacing it would fail the same way, forever: halt with the worker's reason.
-      const what = code === EXIT_APP_LOAD_ERROR ? "could not load the app" : "could not start (lifespan startup or listen failed)";
-      logger.error({ worker: pid, code, error: worker.bootError }, `supervisor: worker ${what}; halting${worker.bootError !== undefined ? `: ${worker.bootError}` : ""}`);
-      this.shutdown(code);
-      return;
-    }
     if (worker.retiring) {
+      // Asked to stop: whatever its code (it may have been stopped while still booting), it is not replaced.
       logger.info({ worker: pid, code, signal }, "supervisor: retired worker exited");
       return this.manageWorkers();
     }
+    if (code === EXIT_APP_LOAD_ERROR || code === EXIT_WORKER_BOOT_ERROR) return this.onBootError(worker, code);
+    this.restarts += 1;
     const lived = now - worker.spawnedAt;
     if (lived < this.options.quickDeath) {
       this.backoff = this.backoff === 0 ? this.options.backoffInitial : Math.min(this.backoff * 2, this.options.backoffMax);
@@ -264,34 +335,108 @@ export class Arbiter {
     this.manageWorkers();
   }
 
-  /** Spawns up to the target (after the backoff, if any) or retires the oldest surplus workers. */
+  /**
+   * A worker exited with a boot-error code. Replacing it would fail the same way, forever: halt with
+   * its reason — unless outgoing workers still serve (a rolling replacement was under way): then
+   * the replacement is abandoned and the running workers are kept.
+   */
+  private onBootError(worker: WorkerState, code: number): void {
+    const logger = this.deps.logger;
+    const what = code === EXIT_APP_LOAD_ERROR ? "could not load the app" : "could not start (lifespan startup or listen failed)";
+    const reason = worker.bootError !== undefined ? `: ${worker.bootError}` : "";
+    const serving = [...this.workers.values()].filter((w) => !w.retiring && w.listening);
+    if (serving.some((w) => w.outgoing)) {
+      logger.error(
+        { worker: worker.handle.pid, code, error: worker.bootError, kept: serving.map((w) => w.handle.pid) },
+        `supervisor: a new worker ${what}; replacement abandoned, the running workers are kept${reason}`,
+      );
+      for (const other of this.workers.values()) {
+        if (other.retiring) continue;
+        // The other fresh workers would most likely fail the same way: stop those still booting.
+        if (!other.listening) this.retire(other);
+        else other.outgoing = false;
+      }
+      this.backoff = 0;
+      return this.manageWorkers();
+    }
+    logger.error({ worker: worker.handle.pid, code, error: worker.bootError }, `supervisor: worker ${what}; halting${reason}`);
+    this.shutdown(code);
+  }
+
+  /** Starts a rolling replacement of every worker. */
+  private reload(reason: string): void {
+    if (this.state !== "running") return;
+    this.reloads += 1;
+    let marked = 0;
+    for (const worker of this.workers.values()) {
+      if (worker.retiring) continue;
+      worker.outgoing = true;
+      marked++;
+    }
+    this.deps.logger.info({ reason, replacing: marked, workers: this.target }, "supervisor: reloading: fresh workers first, then the old ones stop");
+    // A reload is a fresh start: a backoff left from earlier deaths would only delay it.
+    this.backoff = 0;
+    this.spawnTimer?.cancel();
+    this.spawnTimer = undefined;
+    this.manageWorkers();
+  }
+
+  /**
+   * Brings the workers to the target: spawns what is missing (after the backoff, if any), retires
+   * surplus workers (the oldest first, as Gunicorn's), and stops outgoing workers as soon as enough
+   * fresh ones listen to keep `target` workers serving.
+   */
   private manageWorkers(): void {
     if (this.state !== "running") return;
-    const active = [...this.workers.values()].filter((w) => !w.retiring);
-    if (active.length < this.target) {
-      if (this.spawnTimer !== undefined) return;
-      if (this.backoff > 0) {
-        this.spawnTimer = this.deps.clock.setTimer(this.backoff, () => this.enqueue({ type: "timer", name: "spawn" }));
-        return;
+    const byAge = [...this.workers.values()].filter((w) => !w.retiring).sort((a, b) => a.spawnedAt - b.spawnedAt);
+    const fresh = byAge.filter((w) => !w.outgoing);
+    const outgoing = byAge.filter((w) => w.outgoing);
+    // An outgoing worker that never started listening serves nobody: it stops at once.
+    for (const worker of outgoing) if (!worker.listening) this.retire(worker);
+    const outgoingServing = outgoing.filter((w) => w.listening);
+
+    if (fresh.length < this.target) {
+      if (this.spawnTimer === undefined) {
+        if (this.backoff > 0) {
+          this.spawnTimer = this.deps.clock.setTimer(this.backoff, () => this.enqueue({ type: "timer", name: "spawn" }));
+        } else {
+          this.spawnMissing();
+        }
       }
-      return this.spawnMissing();
+    } else if (fresh.length > this.target) {
+      for (const worker of fresh.slice(0, fresh.length - this.target)) this.retire(worker);
     }
-    // Surplus (after SIGTTOU): the oldest go first, as Gunicorn's.
-    active.sort((a, b) => a.spawnedAt - b.spawnedAt);
-    for (const worker of active.slice(0, active.length - this.target)) this.retire(worker);
+
+    const freshListening = Math.min(this.target, fresh.filter((w) => w.listening).length);
+    const surplus = outgoingServing.length + freshListening - this.target;
+    for (const worker of outgoingServing.slice(0, Math.max(0, surplus))) this.retire(worker);
+    if (outgoing.length > 0 && surplus >= outgoingServing.length) {
+      this.deps.logger.info({ workers: this.pids }, "supervisor: replacement complete; the old workers are stopping");
+    }
   }
 
   private spawnMissing(): void {
     if (this.state !== "running") return;
-    let active = 0;
-    for (const worker of this.workers.values()) if (!worker.retiring) active++;
-    for (; active < this.target; active++) this.spawnOne();
+    let fresh = 0;
+    for (const worker of this.workers.values()) if (!worker.retiring && !worker.outgoing) fresh++;
+    for (; fresh < this.target; fresh++) this.spawnOne();
   }
 
   private spawnOne(): void {
     const handle = this.deps.spawn();
     const now = this.deps.clock.now();
-    this.workers.set(handle.pid, { handle, spawnedAt: now, lastBeat: now, request: undefined, bootError: undefined, retiring: false });
+    this.workers.set(handle.pid, {
+      handle,
+      spawnedAt: now,
+      lastBeat: now,
+      request: undefined,
+      bootError: undefined,
+      retiring: false,
+      outgoing: false,
+      listening: false,
+      requests: 0,
+      rss: undefined,
+    });
     this.deps.logger.info({ worker: handle.pid }, "supervisor: worker spawned");
   }
 

@@ -9,6 +9,7 @@ import cluster, { type Worker } from "node:cluster";
 import { fileURLToPath } from "node:url";
 import { Arbiter, HANDLED_SIGNALS, type ArbiterDeps, type Clock } from "./arbiter.js";
 import { CONFIG_ENV, isWorkerMessage } from "./protocol.js";
+import { defaultControlSocket, openControlSocket, type ControlSocket } from "./control-socket.js";
 import type { ServeConfig } from "./serve-config.js";
 import { createLogger, type Logger } from "../logger.js";
 
@@ -73,17 +74,35 @@ export async function runMaster(config: ServeConfig, options: MasterOptions = {}
     workers.delete(pid);
     arbiter.enqueue({ type: "exit", pid, code, signal });
   };
+  let url: string | undefined;
   const onMessage = (worker: Worker, message: unknown): void => {
-    if (isWorkerMessage(message)) arbiter.enqueue({ type: "message", pid: worker.process.pid as number, message });
+    if (!isWorkerMessage(message)) return;
+    if (message.laminar === "listening") url = message.url;
+    arbiter.enqueue({ type: "message", pid: worker.process.pid as number, message });
   };
   // Signal handlers only enqueue; the arbiter's loop decides.
   const onSignal = (signal: NodeJS.Signals): void => arbiter.enqueue({ type: "signal", signal });
   cluster.on("exit", onExit);
   cluster.on("message", onMessage);
   for (const signal of HANDLED_SIGNALS) process.on(signal, onSignal);
+  const startedAt = Date.now();
+  const exited = arbiter.run();
+  let control: ControlSocket | undefined;
   try {
-    return await arbiter.run();
+    const path = config.controlSocket !== "" ? config.controlSocket : defaultControlSocket();
+    control = await openControlSocket(path, () => ({
+      ...arbiter.status(),
+      master: { pid: process.pid, uptimeMs: Date.now() - startedAt, target: config.target, server: config.server, url },
+    }));
+    logger.info({ controlSocket: path }, "supervisor: `laminar status` answers on the control socket");
+  } catch (error) {
+    // Status is a convenience: the workers are served without it.
+    logger.warn({ err: error }, "supervisor: no control socket; `laminar status` will not find this master");
+  }
+  try {
+    return await exited;
   } finally {
+    await control?.close();
     cluster.off("exit", onExit);
     cluster.off("message", onMessage);
     for (const signal of HANDLED_SIGNALS) process.off(signal, onSignal);

@@ -19,12 +19,17 @@ export interface ReportedRequest {
 
 /** Worker → master. */
 export type WorkerMessage =
-  /** "My event loop is turning"; `request` is the oldest request in flight, if any. */
-  | { laminar: "heartbeat"; request?: ReportedRequest }
+  /**
+   * "My event loop is turning"; `request` is the oldest request in flight, if any; `requests` the
+   * requests served so far (WebSocket connections count); `rss` the resident memory in bytes.
+   */
+  | { laminar: "heartbeat"; request?: ReportedRequest; requests?: number; rss?: number }
   /** Listening: the app loaded and its lifespan startup ran. */
   | { laminar: "listening"; url: string }
   /** Why the worker is about to exit with EXIT_APP_LOAD_ERROR or EXIT_WORKER_BOOT_ERROR. */
-  | { laminar: "boot-error"; message: string };
+  | { laminar: "boot-error"; message: string }
+  /** Reached its `--max-requests`: asks to be replaced. It keeps serving until the master stops it. */
+  | { laminar: "retire"; requests: number };
 
 /** Master → worker. */
 export type MasterMessage =
@@ -35,7 +40,7 @@ export type MasterMessage =
 export function isWorkerMessage(message: unknown): message is WorkerMessage {
   if (typeof message !== "object" || message === null) return false;
   const kind = (message as { laminar?: unknown }).laminar;
-  return kind === "heartbeat" || kind === "listening" || kind === "boot-error";
+  return kind === "heartbeat" || kind === "listening" || kind === "boot-error" || kind === "retire";
 }
 
 /** True for a message the master sent. */

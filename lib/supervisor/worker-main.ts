@@ -37,15 +37,29 @@ function describe(error: unknown): string {
   return cause instanceof Error && cause.stack !== undefined ? `${message}\n${cause.stack}` : message;
 }
 
+/** What the heartbeat reports of the requests; fed by {@link requestTracker}'s middleware. */
+interface RequestTracker {
+  middleware: Middleware;
+  /** The oldest HTTP request in flight. */
+  oldest(): ReportedRequest | undefined;
+  /** Requests served (started) so far, WebSocket connections included. */
+  count(): number;
+}
+
 /**
  * Tracks the requests in flight (insertion-ordered, so the first is the oldest) for the heartbeat
- * to report. A Set add/delete per request: no IPC per request.
+ * to report, and counts them for `--max-requests`. A Set add/delete and an increment per request:
+ * no IPC per request. `onCount` runs after each increment.
  */
-function requestTracker(): { middleware: Middleware; oldest(): ReportedRequest | undefined } {
+function requestTracker(onCount: (count: number) => void): RequestTracker {
   const inFlight = new Set<{ method: string; path: string; since: number }>();
+  let served = 0;
   return {
+    count: () => served,
     middleware: (next) => async (scope, receive, send) => {
-      // WebSockets are left out: one open for hours would always be "the oldest request".
+      if (scope.type === "lifespan") return next(scope, receive, send);
+      onCount(++served);
+      // WebSockets are not tracked in flight: one open for hours would always be "the oldest request".
       if (scope.type !== "http") return next(scope, receive, send);
       const entry = { method: scope.method, path: scope.path, since: Date.now() };
       inFlight.add(entry);
@@ -73,9 +87,15 @@ async function main(): Promise<void> {
   const raw = process.env[CONFIG_ENV];
   if (raw === undefined) await bootFailure(EXIT_WORKER_BOOT_ERROR, `${CONFIG_ENV} is not set: this file is started by the laminar supervisor`);
   const config = JSON.parse(raw as string) as ServeConfig;
-  const tracker = requestTracker();
+  // --max-requests plus this worker's share of the jitter, so workers started together retire apart.
+  const limit = config.maxRequests > 0 ? config.maxRequests + Math.floor(Math.random() * (config.maxRequestsJitter + 1)) : 0;
+  const tracker = requestTracker((count) => {
+    // Once: the master spawns a replacement and stops this worker when that one listens.
+    if (count === limit) void send({ laminar: "retire", requests: count });
+  });
+  const beat = (): void => void send({ laminar: "heartbeat", request: tracker.oldest(), requests: tracker.count(), rss: process.memoryUsage.rss() });
   // Started before the app is imported, so a slow import still counts as alive (its await turns the loop).
-  setInterval(() => void send({ laminar: "heartbeat", request: tracker.oldest() }), heartbeatInterval(config.timeout));
+  setInterval(beat, heartbeatInterval(config.timeout));
 
   // Ctrl-C reaches the whole process group: the master decides (graceful stop, or kill on a second Ctrl-C).
   process.on("SIGINT", () => {});

@@ -61,13 +61,14 @@ function setup(options: Partial<ArbiterOptions> = {}) {
   const beat = (pid: number, request?: { method: string; path: string; runningMs: number }) =>
     arbiter.enqueue({ type: "message", pid, message: { laminar: "heartbeat", request } });
   const signal = (name: NodeJS.Signals) => arbiter.enqueue({ type: "signal", signal: name });
+  const listening = (pid: number) => arbiter.enqueue({ type: "message", pid, message: { laminar: "listening", url: "http://127.0.0.1:1" } });
   /** The exit code once run() resolved (a microtask after the last exit). */
   const settled = async () => {
     await Promise.resolve();
     await Promise.resolve();
     return exitCode;
   };
-  return { arbiter, clock, logger, spawned, kills, exit, beat, signal, settled };
+  return { arbiter, clock, logger, spawned, kills, exit, beat, signal, listening, settled };
 }
 
 t.test("starts N workers and replaces one that dies", async (t) => {
@@ -222,4 +223,114 @@ t.test("events from unknown pids and events after the end are ignored", async (t
   exit(100, 1);
   t.equal(spawned.length, 1);
   t.same(arbiter.pids, []);
+});
+
+/** Pids of the spawned workers that were sent a stop message, in order. */
+function stopped(spawned: FakeWorker[]): number[] {
+  return spawned.filter((w) => w.sent.some((m) => m.laminar === "stop")).map((w) => w.pid);
+}
+
+t.test("SIGHUP: fresh workers first; each old one stops only once a fresh one listens", async (t) => {
+  const { arbiter, clock, spawned, exit, signal, listening, logger } = setup({ workers: 2 });
+  listening(100);
+  listening(101);
+  clock.advance(5_000);
+  signal("SIGHUP");
+  t.same(arbiter.pids, [100, 101, 102, 103], "two fresh workers spawned beside the old ones");
+  t.same(stopped(spawned), [], "no old worker stops before a fresh one listens");
+  t.match(arbiter.status().workers.map((w) => w.state), ["outgoing", "outgoing", "booting", "booting"]);
+  listening(103);
+  t.same(stopped(spawned), [100], "one fresh worker listens: the oldest old worker stops");
+  exit(100, 0);
+  t.equal(spawned.length, 4, "the stopped old worker is not replaced");
+  listening(102);
+  t.same(stopped(spawned), [100, 101]);
+  t.ok(logger.entries.some((e) => /replacement complete/.test(String(e.msg))));
+  exit(101, 0);
+  t.same(arbiter.pids, [102, 103]);
+  t.equal(arbiter.status().reloads, 1);
+  t.equal(arbiter.status().restarts, 0, "replacements on purpose are not restarts");
+});
+
+t.test("a reload event (--reload) rolls the workers like SIGHUP; a second one mid-reload stops the booting ones", async (t) => {
+  const { arbiter, spawned, listening, exit } = setup({ workers: 1 });
+  listening(100);
+  arbiter.enqueue({ type: "reload", reason: "app.js changed" });
+  t.same(arbiter.pids, [100, 101]);
+  arbiter.enqueue({ type: "reload", reason: "app.js changed again" });
+  t.same(stopped(spawned), [101], "the still-booting worker of the first reload is stopped at once");
+  t.same(arbiter.pids, [100, 101, 102], "and another fresh one spawned");
+  exit(101, 0);
+  listening(102);
+  t.same(stopped(spawned), [100, 101], "the old worker served until the last fresh one listened");
+});
+
+t.test("a fresh worker failing to boot mid-reload abandons the reload and keeps the running workers", async (t) => {
+  const { arbiter, spawned, listening, exit, logger, settled } = setup({ workers: 2 });
+  listening(100);
+  listening(101);
+  arbiter.enqueue({ type: "signal", signal: "SIGHUP" });
+  t.same(arbiter.pids, [100, 101, 102, 103]);
+  arbiter.enqueue({ type: "message", pid: 102, message: { laminar: "boot-error", message: "SyntaxError: Unexpected token" } });
+  exit(102, EXIT_APP_LOAD_ERROR);
+  t.same(stopped(spawned), [103], "the other booting fresh worker is stopped");
+  t.notOk(stopped(spawned).includes(100) || stopped(spawned).includes(101), "the old workers keep serving");
+  exit(103, EXIT_APP_LOAD_ERROR);
+  t.equal(spawned.length, 4, "no restart loop: nothing more is spawned");
+  t.same(arbiter.pids, [100, 101]);
+  t.match(arbiter.status().workers.map((w) => w.state), ["serving", "serving"]);
+  t.ok(logger.entries.some((e) => e.level === "error" && /replacement abandoned.*SyntaxError/.test(String(e.msg))));
+  t.equal(await settled(), undefined, "the master keeps running");
+  // A later reload (the code fixed) works.
+  arbiter.enqueue({ type: "signal", signal: "SIGHUP" });
+  listening(104);
+  listening(105);
+  t.same(stopped(spawned), [100, 101, 103]);
+});
+
+t.test("without outgoing workers a boot error still halts (no reload to fall back from)", async (t) => {
+  const { listening, exit, settled, clock } = setup({ workers: 2 });
+  listening(100);
+  exit(101, EXIT_WORKER_BOOT_ERROR);
+  clock.advance(5_000);
+  exit(100, 0);
+  t.equal(await settled(), EXIT_WORKER_BOOT_ERROR);
+});
+
+t.test("--max-requests: a worker asking to retire serves until its replacement listens, then stops", async (t) => {
+  const { arbiter, spawned, listening, exit, logger } = setup({ workers: 2 });
+  listening(100);
+  listening(101);
+  arbiter.enqueue({ type: "message", pid: 100, message: { laminar: "retire", requests: 1000 } });
+  t.same(arbiter.pids, [100, 101, 102], "its replacement is spawned");
+  t.same(stopped(spawned), [], "it keeps serving meanwhile");
+  arbiter.enqueue({ type: "message", pid: 100, message: { laminar: "retire", requests: 1001 } });
+  t.equal(spawned.length, 3, "asking twice spawns nothing more");
+  listening(102);
+  t.same(stopped(spawned), [100]);
+  exit(100, 0);
+  t.same(arbiter.pids, [101, 102]);
+  t.ok(logger.entries.some((e) => /max-requests/.test(String(e.msg))));
+});
+
+t.test("status(): state, uptime, requests and memory per worker; restarts count deaths only", async (t) => {
+  const { arbiter, clock, listening, exit } = setup({ workers: 2 });
+  listening(100);
+  clock.advance(3_000);
+  arbiter.enqueue({ type: "message", pid: 100, message: { laminar: "heartbeat", requests: 42, rss: 50_000_000 } });
+  exit(101, 1);
+  const status = arbiter.status();
+  t.match(status, { state: "running", target: 2, restarts: 1, reloads: 0 });
+  t.same(status.workers, [
+    { pid: 100, state: "serving", uptimeMs: 3_000, requests: 42, rss: 50_000_000, request: undefined },
+    { pid: 102, state: "booting", uptimeMs: 0, requests: 0, rss: undefined, request: undefined },
+  ]);
+});
+
+t.test("SIGHUP while stopping is ignored", async (t) => {
+  const { arbiter, signal, spawned } = setup({ workers: 1 });
+  signal("SIGTERM");
+  signal("SIGHUP");
+  t.equal(spawned.length, 1);
+  t.equal(arbiter.status().state, "stopping");
 });
