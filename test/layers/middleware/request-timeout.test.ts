@@ -14,6 +14,16 @@ import { requestSignal } from "../../../layers/middleware/request-signal.js";
 import { App, HttpException, StreamingResponse, TestClient, dependency, silentLogger } from "../../../lib/index.js";
 import { collectResponses, openSocket, rawRequest } from "../../conformance/server/raw-http.js";
 import { capturingLogger, deferred, type Deferred } from "../../conformance/server/test-apps.js";
+import { loadUws } from "../../../layers/server/uws-load.js";
+
+/** The real-socket tests run on both servers (uWS skipped when it cannot load). */
+const SERVERS: Array<"node" | "uws"> = ["node", "uws"];
+let uwsAvailable = true;
+try {
+  loadUws();
+} catch {
+  uwsAvailable = false;
+}
 
 const LIMIT = 0.05;
 
@@ -44,8 +54,8 @@ function httpScope(): HttpScope {
   };
 }
 
-async function listen(t: Test, app: App): Promise<number> {
-  const { port } = await app.listen({ host: "127.0.0.1", port: 0 });
+async function listen(t: Test, app: App, server: "node" | "uws"): Promise<number> {
+  const { port } = await app.listen({ host: "127.0.0.1", port: 0, server });
   t.teardown(() => app.close({ timeout: 0 }));
   return port;
 }
@@ -184,34 +194,36 @@ t.test("the timer is cleared on every path through the layer", async (t) => {
   t.equal(cleared.size, armed.size, "cleared after a synchronous throw");
 });
 
-t.test("a handler that started streaming then stalls: the connection is ended, the client sees a truncated response", async (t) => {
-  const release = gate(t);
-  const logger = capturingLogger();
-  const app = new App({ logger });
-  app.use(requestTimeout({ seconds: LIMIT, logger }));
-  app.get("/stream", () =>
-    new StreamingResponse((async function* () {
-      yield "first chunk;";
-      await release.promise;
-      yield "never sent";
-    })()),
-  );
-  app.get("/ok", () => ({ ok: true }));
-  const port = await listen(t, app);
-  const result = await rawRequest(port, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
-  t.equal(result.closed, true, "the server closed the connection");
-  t.equal(result.responses.length, 0, "no complete response was parsed");
-  t.match(result.leftover, /^HTTP\/1\.1 200 /, "the head had gone out");
-  t.match(result.leftover, /first chunk;/);
-  t.notMatch(result.leftover, /never sent/);
-  t.notMatch(result.leftover, /\r\n0\r\n\r\n$/, "no final chunk");
-  const errors = logger.entries.filter((e) => e.level === "error");
-  t.ok(errors.length > 0, "logged as an error (the response-started path)");
-  t.ok(errors.every((e) => e.obj.err instanceof RequestTimeoutError), "every error line names the timeout");
-  t.match(errors[0]!.obj.err, { code: "LMR_ERR_REQUEST_TIMEOUT", statusCode: 503 });
-  const next = await rawRequest(port, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", { responses: 1 });
-  t.equal(next.responses[0]!.status, 200, "the server goes on serving");
-});
+for (const server of SERVERS) {
+  t.test(`${server}: a handler that started streaming then stalls: the connection is ended, the client sees a truncated response`, { skip: server === "uws" && !uwsAvailable && "uWebSockets.js unavailable" }, async (t) => {
+    const release = gate(t);
+    const logger = capturingLogger();
+    const app = new App({ logger });
+    app.use(requestTimeout({ seconds: LIMIT, logger }));
+    app.get("/stream", () =>
+      new StreamingResponse((async function* () {
+        yield "first chunk;";
+        await release.promise;
+        yield "never sent";
+      })()),
+    );
+    app.get("/ok", () => ({ ok: true }));
+    const port = await listen(t, app, server);
+    const result = await rawRequest(port, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    t.equal(result.closed, true, "the server closed the connection");
+    t.equal(result.responses.length, 0, "no complete response was parsed");
+    t.match(result.leftover, /^HTTP\/1\.1 200 /, "the head had gone out");
+    t.match(result.leftover, /first chunk;/);
+    t.notMatch(result.leftover, /never sent/);
+    t.notMatch(result.leftover, /\r\n0\r\n\r\n$/, "no final chunk");
+    const errors = logger.entries.filter((e) => e.level === "error");
+    t.ok(errors.length > 0, "logged as an error (the response-started path)");
+    t.ok(errors.every((e) => e.obj.err instanceof RequestTimeoutError), "every error line names the timeout");
+    t.match(errors[0]!.obj.err, { code: "LMR_ERR_REQUEST_TIMEOUT", statusCode: 503 });
+    const next = await rawRequest(port, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n", { responses: 1 });
+    t.equal(next.responses[0]!.status, 200, "the server goes on serving");
+  });
+}
 
 t.test("the same on the in-process client: raised by default, an incomplete response otherwise", async (t) => {
   const release = gate(t);
@@ -231,56 +243,58 @@ t.test("the same on the in-process client: raised by default, an incomplete resp
   t.equal(res.text, "first");
 });
 
-t.test("a handler that fails after its timeout: no second response, no error logged, the connection reusable", async (t) => {
-  const logger = capturingLogger();
-  const app = new App({ logger });
-  app.use(requestTimeout({ seconds: LIMIT, logger }));
-  const aborted = deferred<unknown>();
-  const release = gate(t);
-  const finished = deferred<void>();
-  app.get("/late-error", async (ctx) => {
-    requestSignal(ctx.scope).addEventListener("abort", function (this: AbortSignal) {
-      aborted.resolve(this.reason);
+for (const server of SERVERS) {
+  t.test(`${server}: a handler that fails after its timeout: no second response, no error logged, the connection reusable`, { skip: server === "uws" && !uwsAvailable && "uWebSockets.js unavailable" }, async (t) => {
+    const logger = capturingLogger();
+    const app = new App({ logger });
+    app.use(requestTimeout({ seconds: LIMIT, logger }));
+    const aborted = deferred<unknown>();
+    const release = gate(t);
+    const finished = deferred<void>();
+    app.get("/late-error", async (ctx) => {
+      requestSignal(ctx.scope).addEventListener("abort", function (this: AbortSignal) {
+        aborted.resolve(this.reason);
+      });
+      try {
+        await release.promise;
+        throw new Error("late failure");
+      } finally {
+        finished.resolve();
+      }
     });
-    try {
-      await release.promise;
-      throw new Error("late failure");
-    } finally {
-      finished.resolve();
-    }
-  });
-  const lateHttp = deferred<void>();
-  app.get("/late-http-exception", async (ctx) => {
-    await new Promise((resolve) => requestSignal(ctx.scope).addEventListener("abort", resolve));
-    lateHttp.resolve();
-    throw new HttpException(404, "answered too late");
-  });
-  app.get("/ok", () => ({ ok: true }));
-  const port = await listen(t, app);
+    const lateHttp = deferred<void>();
+    app.get("/late-http-exception", async (ctx) => {
+      await new Promise((resolve) => requestSignal(ctx.scope).addEventListener("abort", resolve));
+      lateHttp.resolve();
+      throw new HttpException(404, "answered too late");
+    });
+    app.get("/ok", () => ({ ok: true }));
+    const port = await listen(t, app, server);
 
-  // One keep-alive connection: the 503, then (after the handler failed) a normal answer, and nothing between.
-  const socket = await openSocket(port);
-  const collected = collectResponses(socket, { responses: 3 });
-  socket.write("GET /late-error HTTP/1.1\r\nHost: x\r\n\r\n");
-  const reason = await aborted.promise;
-  t.match(reason, { name: "TimeoutError" }, "the signal aborted with a TimeoutError");
-  release.resolve();
-  await finished.promise;
-  await settle();
-  socket.write("GET /late-http-exception HTTP/1.1\r\nHost: x\r\n\r\n");
-  await lateHttp.promise;
-  await settle();
-  socket.write("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
-  const { responses, leftover } = await collected;
-  t.strictSame(responses.map((r) => r.status), [503, 503, 200]);
-  t.strictSame(JSON.parse(responses[0]!.body), { detail: "Request timed out" });
-  t.strictSame(JSON.parse(responses[2]!.body), { ok: true });
-  t.equal(leftover, "", "no stray bytes from a second response");
-  t.strictSame(logger.entries.filter((e) => e.level === "error"), [], "no error logged");
-  const late = logger.entries.filter((e) => e.level === "debug");
-  t.equal(late.length, 1, "the late failure is kept at debug level");
-  t.match(late[0]!.obj.err, { message: "late failure" });
-});
+    // One keep-alive connection: the 503, then (after the handler failed) a normal answer, and nothing between.
+    const socket = await openSocket(port);
+    const collected = collectResponses(socket, { responses: 3 });
+    socket.write("GET /late-error HTTP/1.1\r\nHost: x\r\n\r\n");
+    const reason = await aborted.promise;
+    t.match(reason, { name: "TimeoutError" }, "the signal aborted with a TimeoutError");
+    release.resolve();
+    await finished.promise;
+    await settle();
+    socket.write("GET /late-http-exception HTTP/1.1\r\nHost: x\r\n\r\n");
+    await lateHttp.promise;
+    await settle();
+    socket.write("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
+    const { responses, leftover } = await collected;
+    t.strictSame(responses.map((r) => r.status), [503, 503, 200]);
+    t.strictSame(JSON.parse(responses[0]!.body), { detail: "Request timed out" });
+    t.strictSame(JSON.parse(responses[2]!.body), { ok: true });
+    t.equal(leftover, "", "no stray bytes from a second response");
+    t.strictSame(logger.entries.filter((e) => e.level === "error"), [], "no error logged");
+    const late = logger.entries.filter((e) => e.level === "debug");
+    t.equal(late.length, 1, "the late failure is kept at debug level");
+    t.match(late[0]!.obj.err, { message: "late failure" });
+  });
+}
 
 t.test("the inner app's receive() yields http.disconnect and its sends are dropped once the limit passed", async (t) => {
   const outerSent: SendEvent[] = [];
