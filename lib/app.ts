@@ -81,6 +81,7 @@ export class App extends APIRouter {
   readonly resolver: DependencyResolver;
   private readonly settings: AppOptions;
   private readonly userMiddleware: Middleware[] = [];
+  private readonly wrappers: Middleware[] = [];
   private readonly exceptionHandlers = defaultExceptionHandlers();
   private readonly mounts: Array<{ prefix: string; app: EventApp }> = [];
   private pipeline: EventApp | undefined;
@@ -108,6 +109,25 @@ export class App extends APIRouter {
   /** Adds a middleware; the first added is the outermost of the user's middleware. */
   use(middleware: Middleware): this {
     this.userMiddleware.push(middleware);
+    this.invalidate();
+    return this;
+  }
+
+  /**
+   * Wraps the whole pipeline in `middleware`: outermost, outside the error layer and every
+   * {@link App.use} middleware, so it sees each request (HTTP and WebSocket) before anything else
+   * and what it changes in the scope is what the error layer's logs, every middleware and the
+   * routes see. The CLI wraps the app in `proxyHeaders` this way (`--forwarded-allow-ips`). The
+   * first wrapped is the outermost. Lifespan events do not pass through it (nor through `use`).
+   *
+   * Being outside the error layer, an error it throws is not answered by the exception handlers:
+   * the server turns it into a bare 500 (or closes the connection). Keep wrappers small and total.
+   *
+   * @example
+   * app.wrap(proxyHeaders({ trustedHosts: "127.0.0.1,::1" }));
+   */
+  wrap(middleware: Middleware): this {
+    this.wrappers.push(middleware);
     this.invalidate();
     return this;
   }
@@ -168,6 +188,7 @@ export class App extends APIRouter {
       websocketRoutes: this.websocketRoutes,
       mounts: this.mounts,
       middleware: this.userMiddleware,
+      wrappers: this.wrappers,
       exceptionHandlers: this.exceptionHandlers,
       createRouter: this.settings.createRouter ?? (() => new FindMyWayRouter<EventApp>()),
       compile: {

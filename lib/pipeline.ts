@@ -3,7 +3,8 @@
  *
  *   1 connection server  ─ parses HTTP, owns sockets            (layers/server, outside this file)
  *   2 adapter            ─ request → scope/receive/send         (layers/adapter, outside this file)
- *   3 middleware         ─ error layer (outermost)
+ *   3 middleware         ─ wrappers (`App.wrap`: proxy headers), outermost, in the order added
+ *                          → error layer
  *                          → user middleware, in the order added
  *                          → exception layer (innermost)
  *   4 router             ─ method + path → compiled route, 404/405/HEAD/OPTIONS, mounts
@@ -35,6 +36,8 @@ export interface PipelineParts {
   websocketRoutes: readonly WebSocketRouteDeclaration[];
   mounts: ReadonlyArray<{ prefix: string; app: EventApp }>;
   middleware: readonly Middleware[];
+  /** Middleware outside the error layer (`App.wrap`), the first outermost. */
+  wrappers: readonly Middleware[];
   exceptionHandlers: ExceptionHandlers;
   /** Makes the matcher (layer 4); the pipeline wraps it in a dispatching `RouterApp`. */
   createRouter: () => Router<EventApp>;
@@ -48,9 +51,10 @@ export function buildPipeline(parts: PipelineParts): EventApp {
   for (const route of parts.websocketRoutes) router.websocket(route.path, compileWebSocketRoute(route, parts.compile));
   for (const { prefix, app } of parts.mounts) router.mount(prefix, app);
   const { logger, debug, exceptionHandlers } = parts;
-  if (parts.middleware.length === 0) {
-    // Nothing between them: the error and exception layers share one frame (same behaviour).
-    return compose([errorMiddleware({ logger, debug, exceptions: exceptionHandlers })], router.handle);
-  }
-  return compose([errorMiddleware({ logger, debug }), ...parts.middleware, exceptionMiddleware(exceptionHandlers)], router.handle);
+  const handled =
+    parts.middleware.length === 0
+      ? // Nothing between them: the error and exception layers share one frame (same behaviour).
+        compose([errorMiddleware({ logger, debug, exceptions: exceptionHandlers })], router.handle)
+      : compose([errorMiddleware({ logger, debug }), ...parts.middleware, exceptionMiddleware(exceptionHandlers)], router.handle);
+  return compose(parts.wrappers, handled);
 }
