@@ -1,6 +1,7 @@
 /**
- * `laminar serve --workers 1`: the app runs in this process, with no master. Load, listen, print
- * the URL, and on SIGTERM/SIGINT close gracefully; a second signal ends it at once.
+ * `laminar serve --workers 1`: the app runs in this process, with no master. Load, wrap it in the
+ * proxy-headers layer (`--forwarded-allow-ips`), listen, print the URL, and on SIGTERM/SIGINT close
+ * gracefully; a second signal ends it at once.
  *
  * @module
  */
@@ -8,7 +9,10 @@ import { resolve } from "node:path";
 import type { App } from "../app.js";
 import type { TlsOptions } from "../../layers/server/connection-server.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR, type ServeConfig } from "../supervisor/serve-config.js";
+import type { Middleware } from "../../layers/middleware/middleware.js";
+import { proxyHeaders } from "../../layers/middleware/proxy-headers.js";
 import { signalExitCode, type ShutdownSignal, type SignalSource } from "./signals.js";
+import { EXIT_USAGE } from "./usage-error.js";
 
 /** Exit code when the graceful close itself failed. */
 export const EXIT_SHUTDOWN_ERROR = 1;
@@ -36,7 +40,8 @@ function describe(error: unknown): string {
 
 /**
  * Runs the app until a shutdown signal; resolves with the process's exit code: 0 after a clean
- * shutdown, `EXIT_APP_LOAD_ERROR` / `EXIT_WORKER_BOOT_ERROR` at boot, 128 + n after a second signal.
+ * shutdown, `EXIT_USAGE` for an invalid `--forwarded-allow-ips`, `EXIT_APP_LOAD_ERROR` /
+ * `EXIT_WORKER_BOOT_ERROR` at boot, 128 + n after a second signal.
  */
 export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDeps): Promise<number> {
   let signalled: ShutdownSignal | undefined;
@@ -57,6 +62,14 @@ export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDep
   const run = async (): Promise<number> => {
     // The app's default logger reads LOG_LEVEL when the App is constructed, i.e. while its module is imported.
     deps.env.LOG_LEVEL = config.logLevel;
+    // Parsed before the app is imported: a typo in the trusted list fails before the app's own startup code runs.
+    let forwarded: Middleware | undefined;
+    try {
+      forwarded = config.forwardedAllowIps === "" ? undefined : proxyHeaders({ trustedHosts: config.forwardedAllowIps });
+    } catch (error) {
+      deps.err(`laminar: --forwarded-allow-ips: ${describe(error)}`);
+      return EXIT_USAGE;
+    }
     let app: App;
     try {
       app = await deps.loadApp(config.target, deps.cwd);
@@ -64,6 +77,8 @@ export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDep
       deps.err(`laminar: cannot load the app ${config.target}: ${describe(error)}`);
       return EXIT_APP_LOAD_ERROR;
     }
+    // Outermost, so logs, the error layer and every middleware see the client behind the proxy.
+    if (forwarded !== undefined) app.wrap(forwarded);
     let tls: TlsOptions | undefined;
     if (config.keyfile !== undefined && config.certfile !== undefined) {
       try {
