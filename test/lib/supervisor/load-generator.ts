@@ -38,6 +38,11 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Pause between a loop's requests, to spare the CPU. Default 0. */
   pauseMs?: number;
+  /**
+   * Pause after a failed request, as a client backing off before it retries; without it a loop
+   * facing a closed port would spin through thousands of refused connections. Default 20 ms.
+   */
+  pauseAfterFailureMs?: number;
 }
 
 /** One request: times are `Date.now()` milliseconds. */
@@ -91,12 +96,14 @@ export function startLoad(options: LoadOptions): Load {
   const url = new URL(options.url);
   const timeout = options.timeoutMs ?? 5_000;
   const pause = options.pauseMs ?? 0;
+  const pauseAfterFailure = options.pauseAfterFailureMs ?? 20;
   const records: RequestRecord[] = [];
   const listeners = new Set<(record: RequestRecord) => void>();
   let stopped = false;
   const deadline = setTimeout(() => (stopped = true), options.maxMs);
 
-  const one = async (client: Client): Promise<void> => {
+  /** Sends one request and records it; resolves with whether it succeeded. */
+  const one = async (client: Client): Promise<boolean> => {
     const id = nextId++;
     const record: RequestRecord = { id, mode: options.mode, sentAt: Date.now(), headersAt: undefined, endedAt: 0, status: undefined, pid: undefined, error: undefined };
     try {
@@ -125,14 +132,15 @@ export function startLoad(options: LoadOptions): Load {
     record.endedAt = Date.now();
     records.push(record);
     for (const listener of listeners) listener(record);
+    return succeeded(record);
   };
 
   const loop = async (): Promise<void> => {
     const client = new Client(url.origin, { pipelining: 1, connect: { timeout } });
     try {
       while (!stopped) {
-        await one(client);
-        if (pause > 0 && !stopped) await new Promise((resolve) => setTimeout(resolve, pause));
+        const wait = (await one(client)) ? pause : Math.max(pause, pauseAfterFailure);
+        if (wait > 0 && !stopped) await new Promise((resolve) => setTimeout(resolve, wait));
       }
     } finally {
       await client.destroy();
