@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { DEFAULT_SERVE_CONFIG, type ServeConfig } from "../supervisor/serve-config.js";
 import { APP_ENV, CONFIG_ENV, SERVE_SETTINGS, type SettingSpec } from "./serve-settings.js";
 import { UsageError } from "./usage-error.js";
+import { parseTrustedProxies } from "../../layers/middleware/proxy-headers.js";
 
 /** What `laminar serve` was asked to do. */
 export type ServeCommand = { kind: "help" } | { kind: "serve"; config: ServeConfig };
@@ -148,6 +149,11 @@ export function resolveServeConfig(args: readonly string[], sources: ResolveSour
 
   if ((config.keyfile === undefined) !== (config.certfile === undefined)) {
     throw new UsageError(config.keyfile !== undefined ? "--keyfile needs --certfile" : "--certfile needs --keyfile");
+  }
+  try {
+    parseTrustedProxies(config.forwardedAllowIps as string);
+  } catch (error) {
+    throw new UsageError(`--forwarded-allow-ips: ${(error as Error).message}`);
   }
   // uWS workers each bind the port with SO_REUSEPORT; on port 0 each would get a port of its own.
   if (config.server === "uws" && (config.workers as number) > 1 && config.port === 0) {

@@ -19,6 +19,7 @@ import { resolve } from "node:path";
 import type { App } from "../app.js";
 import type { Middleware } from "../../layers/middleware/middleware.js";
 import { loadApp } from "../cli/load-app.js";
+import { proxyHeaders } from "../../layers/middleware/proxy-headers.js";
 import { CONFIG_ENV, heartbeatInterval, isMasterMessage, type ReportedRequest, type WorkerMessage } from "./protocol.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR, type ServeConfig } from "./serve-config.js";
 
@@ -109,6 +110,9 @@ async function main(): Promise<void> {
     return bootFailure(EXIT_APP_LOAD_ERROR, describe(error));
   }
   app.use(tracker.middleware);
+  // Outside everything else, so logs and every middleware see the client the proxy forwarded.
+  // (The CLI checked the list before starting the master: this cannot throw for a bad entry.)
+  if (config.forwardedAllowIps !== "") app.wrap(proxyHeaders({ trustedHosts: config.forwardedAllowIps }));
 
   let closing: Promise<void> | undefined;
   const stop = (timeoutMs: number): void => {

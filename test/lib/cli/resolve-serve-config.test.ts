@@ -121,6 +121,8 @@ t.test("an empty --forwarded-allow-ips trusts nobody; an empty --port is still a
   t.equal(serve(["app.js"]).forwardedAllowIps, "127.0.0.1,::1", "default: the local proxy only");
   t.throws(() => serve(["app.js", "--host", ""]), /--host: "" is not a non-empty string/);
   t.throws(() => serve(["app.js", "--max-requests=-1"]), /below the minimum 0/);
+  t.throws(() => serve(["app.js", "--forwarded-allow-ips", "127.0.0.1,localhost"]), /--forwarded-allow-ips: .*localhost/, "a host name is refused, not silently ignored");
+  t.throws(() => serve(["app.js"], sources({ LAMINAR_FORWARDED_ALLOW_IPS: "10.0.0.0/33" })), /--forwarded-allow-ips/);
 });
 
 t.test("precedence: flag > env > config file > default", async (t) => {
