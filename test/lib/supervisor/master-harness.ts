@@ -4,10 +4,10 @@
  *
  * The master forks compiled JavaScript (`worker-main.js`), and tap runs TypeScript without emitting
  * any, while `dist/` may be stale or absent (`npm test` only type-checks). So
- * {@link compileForMaster} compiles the master, the worker entry and the given fixtures into
- * node_modules/.cache (emit only, `noCheck`: a few seconds; `npm test` type-checks anyway). The
- * output directory is named after a hash of the sources they import, so the test files of
- * one run share one compilation, and an edited source gets a fresh one.
+ * {@link compileForMaster} compiles the master, the worker entry and the fixtures into
+ * node_modules/.cache (emit only, `noCheck`: ten seconds or so; `npm test` type-checks anyway).
+ * The output directory is named after a hash of the sources compiled, so the test files of one
+ * run share one compilation, and an edited source gets a fresh one.
  *
  * @example
  * const build = compileForMaster(t, ["test/fixtures/supervisor/pid-app.ts"]);
@@ -36,6 +36,10 @@ export const root = resolve(fileURLToPath(new URL("../../../", import.meta.url))
 const cacheDir = join(root, "node_modules", ".cache");
 /** Compilations unused for this long are removed by the next compile. */
 const STALE_MS = 60 * 60 * 1000;
+/** The fixtures every compilation includes, so the supervisor's test files share one. */
+const FIXTURE_DIR = "test/fixtures/supervisor";
+/** How long tsc may run. */
+const TSC_TIMEOUT_MS = 90_000;
 
 /** What the master and its workers run: the compiled files. */
 export interface MasterBuild {
@@ -68,10 +72,9 @@ function importGraph(entries: string[]): string[] {
   return [...seen].sort();
 }
 
-/** A hash of the entry list, the tsconfig and every source the entries import. */
+/** A hash of the tsconfig and every source the entries import (so of what tsc emits for them). */
 function buildKey(entries: string[]): string {
   const hash = createHash("sha256");
-  hash.update(JSON.stringify(entries));
   hash.update(readFileSync(join(root, "tsconfig.json")));
   for (const file of importGraph(entries)) {
     hash.update(file);
@@ -110,19 +113,71 @@ async function compile(dir: string, entries: string[]): Promise<void> {
   writeFileSync(join(dir, "launch-master.mjs"), `import { runMaster } from "./out/lib/supervisor/master.js";\nprocess.exitCode = await runMaster(JSON.parse(process.env.TEST_CONFIG));\n`);
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   await new Promise<void>((done, fail) =>
-    execFile(process.execPath, [tsc, "-p", join(dir, "tsconfig.json")], { timeout: 60_000 }, (error, stdout) =>
+    execFile(process.execPath, [tsc, "-p", join(dir, "tsconfig.json")], { timeout: TSC_TIMEOUT_MS }, (error, stdout) =>
       error === null ? done() : fail(new Error(`tsc failed: ${stdout}`)),
     ),
   );
 }
 
+/** Every `.ts` file directly in the supervisor's fixture directory, from the root. */
+function supervisorFixtures(): string[] {
+  const dir = join(root, FIXTURE_DIR);
+  return existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith(".ts")).map((name) => `${FIXTURE_DIR}/${name}`) : [];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * Compiles the master, the worker entry and `files` (paths from the repository root) before the
- * tests of `t` run (`t.before`), unless an identical compilation is cached. Returns at once: the
- * paths are known up front, the files exist once the tests start.
+ * Makes sure `dir` holds the compilation of `entries`: compiles it unless it is there. One test
+ * file compiles (it holds `<dir>.lock`, an atomic mkdir) while the others starting at the same
+ * time wait for it, rather than all running tsc at once on a small machine.
+ */
+async function ensureCompiled(dir: string, entries: string[]): Promise<void> {
+  const lock = `${dir}.lock`;
+  const launcher = join(dir, "launch-master.mjs");
+  while (!existsSync(launcher)) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      // Another test file is compiling; a lock older than tsc's own time limit is a crashed one's.
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 2 * TSC_TIMEOUT_MS) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // Released meanwhile.
+      }
+      await sleep(200);
+      continue;
+    }
+    const scratch = mkdtempSync(join(cacheDir, "laminar-master-tmp-"));
+    try {
+      await compile(scratch, entries);
+      // Compiled aside and renamed into place: readers never see a half-written directory.
+      try {
+        renameSync(scratch, dir);
+      } catch (error) {
+        // ENOTEMPTY: compiled meanwhile by a file that found our lock stale; theirs is as good.
+        if (!existsSync(launcher)) throw error;
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Compiles the master, the worker entry, every fixture in test/fixtures/supervisor and `files`
+ * (paths from the repository root) before the tests of `t` run (`t.before`), unless the same
+ * sources were compiled already. Returns at once: the paths are known up front, the files exist
+ * once the tests start.
+ *
+ * The compilation is keyed by the sources it emits (the entries and what they import), so the
+ * supervisor's test files share one. When `t` had to wait for a compilation (a cold cache, tsc
+ * taking half a minute on a busy machine), its timeout restarts afterwards: the compile does not
+ * eat the tests' time.
  */
 export function compileForMaster(t: Test, files: string[]): MasterBuild {
-  const entries = [...new Set(["lib/supervisor/master.ts", "lib/supervisor/worker-main.ts", ...files])].sort();
+  const entries = [...new Set(["lib/supervisor/master.ts", "lib/supervisor/worker-main.ts", ...supervisorFixtures(), ...files])].sort();
   mkdirSync(cacheDir, { recursive: true });
   const name = `laminar-master-${buildKey(entries)}`;
   const dir = join(cacheDir, name);
@@ -132,16 +187,9 @@ export function compileForMaster(t: Test, files: string[]): MasterBuild {
   t.before(async () => {
     removeStale(name);
     if (existsSync(join(dir, "launch-master.mjs"))) return;
-    // Compiled aside and renamed into place: another test file compiling the same sources at the
-    // same time either wins the rename or finds the directory there (ENOTEMPTY) and uses it.
-    const scratch = mkdtempSync(join(cacheDir, "laminar-master-tmp-"));
-    try {
-      await compile(scratch, entries);
-      renameSync(scratch, dir);
-    } catch (error) {
-      rmSync(scratch, { recursive: true, force: true });
-      if (!existsSync(join(dir, "launch-master.mjs"))) throw error;
-    }
+    await ensureCompiled(dir, entries);
+    // TAP_TIMEOUT: the per-file timeout (seconds) the runner gave this file.
+    t.setTimeout(Number(process.env.TAP_TIMEOUT ?? "60") * 1000);
   });
   return {
     out,
