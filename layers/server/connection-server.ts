@@ -104,7 +104,13 @@ export interface ListeningAddress {
   url: string;
 }
 
-/** Options for a graceful close. */
+/**
+ * How long a graceful close leaves idle keep-alive connections open for a request already on its
+ * way; see the servers' `close()`.
+ */
+export const IDLE_GRACE_MS = 1_000;
+
+/** Options of {@link ConnectionServer.close}. */
 export interface CloseOptions {
   /** How long in-flight requests may run before their connections are destroyed. Default 10 s. */
   timeout?: number;

@@ -12,10 +12,11 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import * as net from "node:net";
 import type { AddressInfo, Socket } from "node:net";
 import type { App } from "../adapter/events.js";
 import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress, ServerLimits } from "./connection-server.js";
-import { resolveLimits } from "./connection-server.js";
+import { IDLE_GRACE_MS, resolveLimits } from "./connection-server.js";
 import { NodeHttpAdapter } from "../adapter/node-http-adapter.js";
 import { NodeWebSocketAdapter } from "../adapter/node-websocket-adapter.js";
 import { rawErrorResponse, writeErrorResponse } from "../adapter/node-error-response.js";
@@ -150,9 +151,15 @@ export class NodeHttpServer implements ConnectionServer {
   }
 
   /**
-   * Graceful close: stop accepting, close idle keep-alive connections now, let in-flight requests
-   * finish (their responses carry `connection: close`), destroy what is left after `timeout`.
-   * Resolves when every connection is closed; calling it again returns the same promise.
+   * Graceful close: stop accepting, let in-flight requests finish (their responses carry
+   * `connection: close`), destroy what is left after `timeout`. Resolves when every connection is
+   * closed; calling it again returns the same promise.
+   *
+   * Idle keep-alive connections are not closed at once (as node's own `server.close()` does): a
+   * client may have written its next request on one already, and closing under it loses that
+   * request (the race RFC 9112 §9.6 leaves to client retries, which few clients do). Each instead
+   * gets `connection: close` on its next response; those still idle after {@link IDLE_GRACE_MS}
+   * are closed then, when a request racing the close is no likelier than at any keep-alive timeout.
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closing !== undefined) return this.closing;
@@ -167,9 +174,15 @@ export class NodeHttpServer implements ConnectionServer {
         server.closeAllConnections();
         (this.websockets as NodeWebSocketAdapter).destroyAll();
       }, timeout);
-      // node ≥ 19: close() also closes idle keep-alive connections (closeIdleConnections).
-      server.close(() => {
+      // node ≥ 19: http's close() also closes idle keep-alive connections (closeIdleConnections),
+      // which is done after the grace; net's only stops accepting (in a cluster worker: tells the
+      // master to stop handing it connections).
+      const grace = setTimeout(() => server.close(), Math.min(IDLE_GRACE_MS, timeout));
+      net.Server.prototype.close.call(server, () => {
         clearTimeout(timer);
+        clearTimeout(grace);
+        // Stops http's connection-checking interval; nothing else is left to close.
+        server.close();
         resolve();
       });
     });

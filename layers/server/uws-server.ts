@@ -10,10 +10,10 @@
  *   in its headers) for about 10 s, silently, without a 408.
  *
  * Graceful close: `us_listen_socket_close` (no new connections), open WebSockets get close 1001,
- * then wait for in-flight responses,
- * then `app.close()`, which closes every remaining (idle) connection. uWS gives JS no handle on an
- * idle keep-alive connection, so those are closed when the last in-flight response is done, not at
- * once as on node:http.
+ * then wait for in-flight responses (each carries `connection: close`, so a busy keep-alive
+ * connection ends after its next response), then `app.close()`, which closes every remaining
+ * (idle) connection. That is done no sooner than {@link IDLE_GRACE_MS} after the close began:
+ * closing an idle connection under a request the client has just written loses that request.
  *
  * @module
  */
@@ -24,10 +24,11 @@ import { join } from "node:path";
 import type { TemplatedApp, us_listen_socket } from "uWebSockets.js";
 import type { App } from "../adapter/events.js";
 import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress, ServerLimits, TlsOptions } from "./connection-server.js";
-import { resolveLimits } from "./connection-server.js";
+import { IDLE_GRACE_MS, resolveLimits } from "./connection-server.js";
 import { UwsAdapter } from "../adapter/uws-adapter.js";
 import { UwsWebSocketAdapter } from "../adapter/uws-websocket-adapter.js";
 import { loadUws, type UwsModule } from "./uws-load.js";
+
 import { createLogger, type Logger } from "../../lib/logger.js";
 
 /** What {@link UwsServer} can be given up front. */
@@ -148,10 +149,21 @@ export class UwsServer implements ConnectionServer {
         uwsApp.close();
         resolve();
       };
-      // One turn after the last response, so uWS can flush it before its socket is closed.
+      // One turn after the last response, so uWS can flush it before its socket is closed; and not
+      // before the grace, so requests already on their way on idle connections are answered.
       const timer = setTimeout(finish, timeout);
-      if (adapter.inFlight === 0) setImmediate(finish);
-      else adapter.onIdle = () => setImmediate(finish);
+      const graceEnds = Date.now() + Math.min(IDLE_GRACE_MS, timeout);
+      const whenIdle = (): void => {
+        adapter.onIdle = null;
+        const left = graceEnds - Date.now();
+        if (left <= 0) return void setImmediate(finish);
+        setTimeout(() => {
+          if (adapter.inFlight === 0) setImmediate(finish);
+          else adapter.onIdle = whenIdle;
+        }, left);
+      };
+      if (adapter.inFlight === 0) whenIdle();
+      else adapter.onIdle = whenIdle;
     });
     return this.closing;
   }

@@ -101,6 +101,18 @@ async function main(): Promise<void> {
   // Ctrl-C reaches the whole process group: the master decides (graceful stop, or kill on a second Ctrl-C).
   process.on("SIGINT", () => {});
 
+  // Listening for a stop from the start: a message nobody listens for is dropped, and a stop sent
+  // while the app loads or starts (a SIGTERM or a reload right after a spawn) must not be lost.
+  // Until the app listens, a stop is only remembered; it is acted on once the boot is over.
+  let stopRequested: number | undefined;
+  let stop = (timeoutMs: number): void => void (stopRequested ??= timeoutMs);
+  process.on("message", (message) => {
+    if (isMasterMessage(message)) stop(message.timeout);
+  });
+  process.on("SIGTERM", () => stop(config.gracefulTimeout * 1000));
+  // The master is gone (killed): nobody will replace or stop this worker, so it stops itself.
+  process.on("disconnect", () => stop(config.gracefulTimeout * 1000));
+
   // The app's default logger reads LOG_LEVEL when the App is constructed, i.e. while its module is imported.
   process.env.LOG_LEVEL = config.logLevel;
   let app: App;
@@ -109,13 +121,15 @@ async function main(): Promise<void> {
   } catch (error) {
     return bootFailure(EXIT_APP_LOAD_ERROR, describe(error));
   }
+  // Stopped while loading: nothing was started, nothing to close.
+  if (stopRequested !== undefined) process.exit(0);
   app.use(tracker.middleware);
   // Outside everything else, so logs and every middleware see the client the proxy forwarded.
   // (The CLI checked the list before starting the master: this cannot throw for a bad entry.)
   if (config.forwardedAllowIps !== "") app.wrap(proxyHeaders({ trustedHosts: config.forwardedAllowIps }));
 
   let closing: Promise<void> | undefined;
-  const stop = (timeoutMs: number): void => {
+  const close = (timeoutMs: number): void => {
     closing ??= app
       .close({ timeout: timeoutMs })
       .then(
@@ -126,13 +140,6 @@ async function main(): Promise<void> {
         },
       );
   };
-  process.on("message", (message) => {
-    if (isMasterMessage(message)) stop(message.timeout);
-  });
-  process.on("SIGTERM", () => stop(config.gracefulTimeout * 1000));
-  // The master is gone (killed): nobody will replace or stop this worker, so it stops itself.
-  process.on("disconnect", () => stop(config.gracefulTimeout * 1000));
-
   try {
     const tls =
       config.keyfile !== undefined && config.certfile !== undefined
@@ -143,6 +150,8 @@ async function main(): Promise<void> {
   } catch (error) {
     return bootFailure(EXIT_WORKER_BOOT_ERROR, describe(error));
   }
+  stop = close;
+  if (stopRequested !== undefined) close(stopRequested);
 }
 
 void main();

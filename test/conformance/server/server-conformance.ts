@@ -418,7 +418,7 @@ export function serverConformance(t: Test, name: string, makeServer: () => Conne
     t.ok(closed, "connection closed");
   });
 
-  test(`${name}: graceful close lets an in-flight request finish and refuses new connections`, async (t) => {
+  test(`${name}: graceful close lets an in-flight request finish, answers a request racing it on an idle keep-alive connection, and refuses new connections`, async (t) => {
     const release = deferred();
     const arrived = deferred();
     const server = makeServer();
@@ -449,6 +449,18 @@ export function serverConformance(t: Test, name: string, makeServer: () => Conne
     await firstDone.promise;
     t.match(idleText, /^HTTP\/1\.1 200 /);
     t.notMatch(idleText, /connection: close/i, "before close(): keep-alive");
+    // A second idle connection on which the client sends its next request just as the server
+    // starts closing: that request must be answered (with connection: close), not dropped.
+    const racing = await openSocket(port);
+    const racingDone = deferred();
+    let racingText = "";
+    racing.on("data", (chunk: Buffer) => {
+      racingText += chunk.toString("latin1");
+      if (racingText.endsWith("/first")) racingDone.resolve();
+    });
+    racing.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+    await racingDone.promise;
+    racing.removeAllListeners("data");
     const busy = await openSocket(port);
     const busyResult = collectResponses(busy);
     busy.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -457,8 +469,17 @@ export function serverConformance(t: Test, name: string, makeServer: () => Conne
     const closed = server.close({ timeout: 60_000 }).then(() => {
       closedSeen = true;
     });
+    const racingResult = collectResponses(racing);
+    racing.write("GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+    const racingOutcome = await racingResult;
+    t.same(
+      racingOutcome.responses.map((r) => [r.status, r.body, r.headers.connection]),
+      [[200, "/second", "close"]],
+      "a request sent on an idle connection as the close began is answered, with connection: close",
+    );
+    t.ok(racingOutcome.closed, "and that connection is then closed");
     await idleClosed;
-    t.pass("idle keep-alive connection closed at once, while a request is still in flight");
+    t.pass("an idle keep-alive connection that stays silent is closed, while a request is still in flight");
     t.notOk(closedSeen, "close() waits for the in-flight request");
     await t.rejects(request(`${url}/new`), "new connections are refused");
     release.resolve();
