@@ -57,6 +57,12 @@ export interface ArbiterOptions {
   workers: number;
   /** A worker silent (no heartbeat) this long is killed; 0 disables the check. */
   timeout: number;
+  /**
+   * The silence allowed to a worker that has not reported listening yet, when longer than
+   * `timeout`: importing a large app blocks the loop for seconds, and a short `timeout` must not
+   * kill every worker at boot, forever. Default 30000.
+   */
+  bootTimeout?: number;
   /** How long a graceful shutdown waits before killing what is left. */
   gracefulTimeout: number;
   /** A worker that dies sooner than this after it was spawned died "at boot": the next spawn backs off. Default 1000. */
@@ -155,7 +161,7 @@ export class Arbiter {
   private readonly exited: Promise<number>;
 
   constructor(options: ArbiterOptions, deps: ArbiterDeps) {
-    this.options = { quickDeath: 1000, backoffInitial: 100, backoffMax: 5000, ...options };
+    this.options = { quickDeath: 1000, backoffInitial: 100, backoffMax: 5000, bootTimeout: 30_000, ...options };
     this.deps = deps;
     this.target = Math.max(1, options.workers);
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
@@ -461,11 +467,12 @@ export class Arbiter {
     const now = this.deps.clock.now();
     for (const [pid, worker] of this.workers) {
       const silent = now - worker.lastBeat;
-      if (silent <= this.options.timeout || worker.retiring) continue;
+      const allowed = worker.listening ? this.options.timeout : Math.max(this.options.timeout, this.options.bootTimeout);
+      if (silent <= allowed || worker.retiring) continue;
       const request = worker.request;
       this.deps.logger.error(
         { worker: pid, silentMs: silent, request },
-        `supervisor: worker ${pid} sent no heartbeat for ${(silent / 1000).toFixed(1)} s (event loop blocked?); killing it` +
+        `supervisor: worker ${pid} sent no heartbeat for ${(silent / 1000).toFixed(1)} s (event loop blocked${worker.listening ? "" : " while booting"}?); killing it` +
           (request !== undefined ? `; it last reported serving ${request.method} ${request.path}` : ""),
       );
       // Marked as reported so the next check does not log it again while the kill lands.

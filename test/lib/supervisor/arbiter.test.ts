@@ -120,7 +120,9 @@ for (const code of [EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR]) {
 }
 
 t.test("a worker silent longer than the timeout is killed, logged with pid, duration and request, and replaced", async (t) => {
-  const { arbiter, clock, kills, exit, beat, logger, spawned } = setup({ workers: 2, timeout: 4_000 });
+  const { arbiter, clock, kills, exit, beat, logger, spawned, listening } = setup({ workers: 2, timeout: 4_000 });
+  listening(100);
+  listening(101);
   for (let i = 0; i < 4; i++) {
     clock.advance(1_000);
     beat(100);
@@ -141,6 +143,18 @@ t.test("a worker silent longer than the timeout is killed, logged with pid, dura
   exit(101, null, "SIGKILL");
   t.equal(spawned.length, 3, "replaced");
   t.ok(arbiter.pids.includes(102));
+});
+
+t.test("a booting worker (not listening yet) may be silent up to bootTimeout, then is killed too", async (t) => {
+  const { clock, kills, listening, beat, logger } = setup({ workers: 2, timeout: 1_000, bootTimeout: 10_000 });
+  listening(100);
+  clock.advance(9_000);
+  t.same(kills.map((k) => k.pid), [100], "the listening worker silent past the timeout is killed");
+  t.same(kills.filter((k) => k.pid === 101), [], "the booting one (a slow import) is not, within bootTimeout");
+  clock.advance(2_000);
+  t.same(kills.map((k) => k.pid), [100, 101], "past bootTimeout it is");
+  t.match(logger.entries.filter((e) => e.level === "error").at(-1)?.msg, /worker 101 .*blocked while booting/);
+  beat(101);
 });
 
 t.test("timeout 0 disables the heartbeat check", async (t) => {
