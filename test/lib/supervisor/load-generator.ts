@@ -10,6 +10,10 @@
  *   (`connection: close`), so the master (node:cluster) or the kernel (SO_REUSEPORT) picks a
  *   worker for every request.
  *
+ * Each record says whether its request went on a connection opened for it or on one an earlier
+ * request had used (`connection`): a failure on a reused connection is a request the server lost
+ * between two requests of a keep-alive connection.
+ *
  * Every request carries `x-load-id: <id>` (unique within the process), so an app can record which
  * requests it accepted. The answering worker's pid is read from the `x-worker-pid` response
  * header, or else from a JSON body's `pid`.
@@ -59,6 +63,11 @@ export interface RequestRecord {
   pid: number | undefined;
   /** Why it failed: undefined for a complete response (any status). */
   error: string | undefined;
+  /**
+   * `reused`: it was written on a connection that had served an earlier request (a keep-alive
+   * loop's); `new`: a connection was opened for it, or the attempt to open one failed.
+   */
+  connection: "new" | "reused";
 }
 
 /** A running load. */
@@ -72,6 +81,12 @@ export interface Load {
 }
 
 let nextId = 1;
+
+/** Connections a loop's client opened, and attempts that failed, so far. */
+interface ConnectionCounts {
+  opened: number;
+  failed: number;
+}
 
 /** undici's error code (UND_ERR_SOCKET, ECONNRESET, ECONNREFUSED…) and message, without per-request details. */
 function describeError(error: unknown, phase: "headers" | "body"): string {
@@ -103,9 +118,11 @@ export function startLoad(options: LoadOptions): Load {
   const deadline = setTimeout(() => (stopped = true), options.maxMs);
 
   /** Sends one request and records it; resolves with whether it succeeded. */
-  const one = async (client: Client): Promise<boolean> => {
+  const one = async (client: Client, connections: ConnectionCounts): Promise<boolean> => {
     const id = nextId++;
-    const record: RequestRecord = { id, mode: options.mode, sentAt: Date.now(), headersAt: undefined, endedAt: 0, status: undefined, pid: undefined, error: undefined };
+    const opened = connections.opened;
+    const failedToOpen = connections.failed;
+    const record: RequestRecord = { id, mode: options.mode, sentAt: Date.now(), headersAt: undefined, endedAt: 0, status: undefined, pid: undefined, error: undefined, connection: "reused" };
     try {
       const response = await client.request({
         method: "GET",
@@ -130,6 +147,8 @@ export function startLoad(options: LoadOptions): Load {
       record.error = describeError(error, "headers");
     }
     record.endedAt = Date.now();
+    // One request at a time per client: a connection opened (or failing to) meanwhile was for this one.
+    if (connections.opened !== opened || connections.failed !== failedToOpen) record.connection = "new";
     records.push(record);
     for (const listener of listeners) listener(record);
     return succeeded(record);
@@ -137,9 +156,12 @@ export function startLoad(options: LoadOptions): Load {
 
   const loop = async (): Promise<void> => {
     const client = new Client(url.origin, { pipelining: 1, connect: { timeout } });
+    const connections: ConnectionCounts = { opened: 0, failed: 0 };
+    client.on("connect", () => connections.opened++);
+    client.on("connectionError", () => connections.failed++);
     try {
       while (!stopped) {
-        const wait = (await one(client)) ? pause : Math.max(pause, pauseAfterFailure);
+        const wait = (await one(client, connections)) ? pause : Math.max(pause, pauseAfterFailure);
         if (wait > 0 && !stopped) await new Promise((resolve) => setTimeout(resolve, wait));
       }
     } finally {
@@ -183,7 +205,7 @@ export interface LoadSummary {
   succeeded: number;
   /** Errors and non-2xx statuses. */
   failed: number;
-  /** Failures by reason (`headers: CODE: message`, `body: …`, or `status N`). */
+  /** Failures by reason (`headers: CODE: message`, `body: …`, or `status N`; `[reused connection]` appended when so). */
   errors: Record<string, number>;
   /** Successes by the pid that answered. */
   pids: Record<string, number>;
@@ -204,7 +226,7 @@ export function summarize(records: readonly RequestRecord[]): LoadSummary {
       summary.pids[pid] = (summary.pids[pid] ?? 0) + 1;
     } else {
       summary.failed++;
-      const reason = record.error ?? `status ${record.status}`;
+      const reason = (record.error ?? `status ${record.status}`) + (record.connection === "reused" ? " [reused connection]" : "");
       summary.errors[reason] = (summary.errors[reason] ?? 0) + 1;
     }
   }

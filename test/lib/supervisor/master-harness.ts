@@ -34,7 +34,7 @@ export const root = resolve(fileURLToPath(new URL("../../../", import.meta.url))
 
 /** Where compilations are kept: under node_modules, so the compiled files resolve its packages. */
 const cacheDir = join(root, "node_modules", ".cache");
-/** Compilations unused for this long are removed by the next compile. */
+/** Compilations unused for this long are removed when a test file next compiles or reuses one. */
 const STALE_MS = 60 * 60 * 1000;
 /** The fixtures every compilation includes, so the supervisor's test files share one. */
 const FIXTURE_DIR = "test/fixtures/supervisor";
