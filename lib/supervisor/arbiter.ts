@@ -101,6 +101,8 @@ interface WorkerState {
   requests: number;
   /** Resident memory in bytes, as of its last heartbeat. */
   rss: number | undefined;
+  /** Kills it if it is still there when its graceful timeout runs out (set when it is asked to stop). */
+  retireTimer: Timer | undefined;
 }
 
 /** One worker in {@link SupervisorStatus}. */
@@ -317,6 +319,8 @@ export class Arbiter {
     const worker = this.workers.get(pid);
     if (worker === undefined) return;
     this.workers.delete(pid);
+    // A pending timer would keep the master's event loop alive for nothing.
+    worker.retireTimer?.cancel();
     const now = this.deps.clock.now();
     const logger = this.deps.logger;
     if (this.state === "stopping") {
@@ -442,6 +446,7 @@ export class Arbiter {
       listening: false,
       requests: 0,
       rss: undefined,
+      retireTimer: undefined,
     });
     this.deps.logger.info({ worker: handle.pid }, "supervisor: worker spawned");
   }
@@ -451,7 +456,7 @@ export class Arbiter {
     worker.handle.send({ laminar: "stop", timeout: this.options.gracefulTimeout });
     const pid = worker.handle.pid;
     // A retiring worker that does not finish in time is killed like any other.
-    this.deps.clock.setTimer(this.options.gracefulTimeout, () => this.enqueue({ type: "retire-timeout", pid }));
+    worker.retireTimer = this.deps.clock.setTimer(this.options.gracefulTimeout, () => this.enqueue({ type: "retire-timeout", pid }));
   }
 
   private scheduleHeartbeatCheck(): void {

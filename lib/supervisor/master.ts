@@ -10,6 +10,8 @@ import { fileURLToPath } from "node:url";
 import { Arbiter, HANDLED_SIGNALS, type ArbiterDeps, type Clock } from "./arbiter.js";
 import { CONFIG_ENV, isWorkerMessage } from "./protocol.js";
 import { defaultControlSocket, openControlSocket, type ControlSocket } from "./control-socket.js";
+import { watchSources, type SourceWatcher } from "./source-watcher.js";
+import { relative } from "node:path";
 import type { ServeConfig } from "./serve-config.js";
 import { createLogger, type Logger } from "../logger.js";
 
@@ -24,6 +26,9 @@ export const systemClock: Clock = {
     return { cancel: () => clearTimeout(timer) };
   },
 };
+
+/** Exit code when the master cannot start as configured (a `--reload-dir` that does not exist): the CLI's usage-error code. */
+export const EXIT_USAGE_ERROR = 2;
 
 /** Options for {@link runMaster}, beyond the config; for tests and embedding. */
 export interface MasterOptions {
@@ -80,6 +85,26 @@ export async function runMaster(config: ServeConfig, options: MasterOptions = {}
     if (message.laminar === "listening") url = message.url;
     arbiter.enqueue({ type: "message", pid: worker.process.pid as number, message });
   };
+  let watcher: SourceWatcher | undefined;
+  if (config.reload) {
+    const dirs = config.reloadDirs.split(",").map((dir) => dir.trim()).filter((dir) => dir !== "");
+    try {
+      watcher = watchSources({
+        dirs: dirs.length > 0 ? dirs : [process.cwd()],
+        onChange: (files) => {
+          // Relative to the working directory when under it, else as they are.
+          const shown = files.slice(0, 5).map((file) => (relative(process.cwd(), file).startsWith("..") ? file : relative(process.cwd(), file)));
+          arbiter.enqueue({ type: "reload", reason: `changed: ${shown.join(", ")}${files.length > 5 ? `, and ${files.length - 5} more` : ""}` });
+        },
+        onError: (error) => logger.warn({ err: error }, "supervisor: --reload watcher problem"),
+      });
+      logger.info({ dirs: dirs.length > 0 ? dirs : [process.cwd()] }, "supervisor: --reload: watching for source changes");
+    } catch (error) {
+      // A missing directory is a usage mistake: say so and stop rather than serve without the reload asked for.
+      logger.error({ err: error }, `supervisor: --reload cannot watch: ${(error as Error).message}`);
+      return EXIT_USAGE_ERROR;
+    }
+  }
   // Signal handlers only enqueue; the arbiter's loop decides.
   const onSignal = (signal: NodeJS.Signals): void => arbiter.enqueue({ type: "signal", signal });
   cluster.on("exit", onExit);
@@ -102,6 +127,7 @@ export async function runMaster(config: ServeConfig, options: MasterOptions = {}
   try {
     return await exited;
   } finally {
+    await watcher?.close();
     await control?.close();
     cluster.off("exit", onExit);
     cluster.off("message", onMessage);

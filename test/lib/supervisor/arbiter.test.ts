@@ -20,6 +20,10 @@ class FakeClock implements Clock {
     this.timers.push(timer);
     return { cancel: () => void (timer.cancelled = true) };
   }
+  /** Timers neither run nor cancelled: each would keep a real master's event loop alive. */
+  pending(): number {
+    return this.timers.filter((x) => !x.cancelled).length;
+  }
   advance(ms: number): void {
     const end = this.time + ms;
     for (;;) {
@@ -347,4 +351,16 @@ t.test("SIGHUP while stopping is ignored", async (t) => {
   signal("SIGHUP");
   t.equal(spawned.length, 1);
   t.equal(arbiter.status().state, "stopping");
+});
+
+t.test("once the master is done no timer is left pending (a retired worker's kill timer included)", async (t) => {
+  const { clock, signal, listening, exit, settled } = setup({ workers: 1 });
+  listening(100);
+  signal("SIGHUP");
+  listening(101);
+  exit(100, 0);
+  signal("SIGTERM");
+  exit(101, 0);
+  t.equal(await settled(), 0);
+  t.equal(clock.pending(), 0, "nothing would keep the event loop alive");
 });
