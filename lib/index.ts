@@ -29,6 +29,9 @@ export { WebSocketConnection, type WebSocketMessage, type AcceptOptions, type We
 export type { WebSocketContext, WebSocketHandler, WebSocketRouteOptions } from "../layers/handler/websocket-route.js";
 export { compose, type Middleware } from "../layers/middleware/middleware.js";
 export { ExceptionHandlers, type ExceptionHandler } from "../layers/middleware/exception-middleware.js";
+export { requestTimeout, RequestTimeoutError, type RequestTimeoutOptions } from "../layers/middleware/request-timeout.js";
+export { requestSignal } from "../layers/middleware/request-signal.js";
+export { proxyHeaders, parseTrustedProxies, type ProxyHeadersOptions, type TrustedProxies } from "../layers/middleware/proxy-headers.js";
 export {
   Response,
   JSONResponse,
