@@ -478,8 +478,6 @@ export function serverConformance(t: Test, name: string, makeServer: () => Conne
       "a request sent on an idle connection as the close began is answered, with connection: close",
     );
     t.ok(racingOutcome.closed, "and that connection is then closed");
-    await idleClosed;
-    t.pass("an idle keep-alive connection that stays silent is closed, while a request is still in flight");
     t.notOk(closedSeen, "close() waits for the in-flight request");
     await t.rejects(request(`${url}/new`), "new connections are refused");
     release.resolve();
@@ -490,8 +488,49 @@ export function serverConformance(t: Test, name: string, makeServer: () => Conne
       "the in-flight response completes, with connection: close",
     );
     t.ok(busyOutcome.closed);
+    await idleClosed;
+    t.pass("the idle keep-alive connection that stayed silent is closed");
     await closed;
     t.ok(closedSeen);
+  });
+
+  test(`${name}: graceful close closes a silent idle keep-alive connection after the grace, while a request is still in flight`, async (t) => {
+    const release = deferred();
+    const arrived = deferred();
+    const server = makeServer();
+    const { port } = await server.listen(
+      async (scope, _receive, send) => {
+        if (scope.type !== "http") return;
+        if (scope.path === "/slow") {
+          arrived.resolve();
+          await release.promise;
+        }
+        await send({ type: "http.response.start", status: 200, headers: [] });
+        await send({ type: "http.response.body", body: scope.path });
+      },
+      { host: "127.0.0.1", port: 0, logger: silentLogger },
+    );
+    const idle = await openSocket(port);
+    idle.on("error", () => {});
+    const idleClosed = new Promise<void>((resolve) => idle.on("close", () => resolve()));
+    const firstDone = deferred();
+    let text = "";
+    idle.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      if (text.endsWith("/first")) firstDone.resolve();
+    });
+    idle.write("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+    await firstDone.promise;
+    const busy = await openSocket(port);
+    const busyResult = collectResponses(busy, { guardMs: 30_000 });
+    busy.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    await arrived.promise;
+    const closed = server.close({ timeout: 60_000 });
+    await idleClosed;
+    t.pass("closed while the other request is still in flight");
+    release.resolve();
+    t.same((await busyResult).responses.map((r) => r.status), [200]);
+    await closed;
   });
 
   test(`${name}: a request still running after the close timeout has its connection destroyed`, async (t) => {

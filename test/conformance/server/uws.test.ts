@@ -37,6 +37,8 @@ export const UWS_QUIRKS: ServerQuirks = {
     "invalid/nul-in-header-value.http": SILENT,
     "invalid/obs-fold.http": SILENT,
     "invalid/space-before-colon.http": SILENT,
+    "graceful close closes a silent idle keep-alive connection after the grace, while a request is still in flight":
+      "uWS gives JS no handle on an idle connection: app.close() would also cut the busy ones, so idle connections close once the last in-flight response is done (or at uWS's ~10 s idle timeout)",
     "invalid/headers-never-finish.http": "headersTimeout is not configurable in uWS: it closes silently after its fixed ~10 s idle timeout, no 408",
     "HTTP/1.0 without keep-alive: the connection closes after the response": NO_HTTP10,
     "an idle keep-alive connection is closed after keepAliveTimeout": "keepAliveTimeout is not configurable in uWS (fixed ~10 s)",
