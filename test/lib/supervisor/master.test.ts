@@ -5,12 +5,16 @@
  */
 import t from "tap";
 import { request } from "undici";
-import { EXIT_APP_LOAD_ERROR } from "../../../lib/supervisor/serve-config.js";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR } from "../../../lib/supervisor/serve-config.js";
+import { queryStatus } from "../../../lib/cli/status.js";
 import { compileForMaster, freePort, pollPids, SERVERS, startMaster, uwsUnavailable } from "./master-harness.js";
 
 const PID_APP = "test/fixtures/supervisor/pid-app.ts";
 const THROWING_APP = "test/fixtures/supervisor/throwing-app.ts";
-const build = compileForMaster(t, [PID_APP, THROWING_APP]);
+const FAILING_LIFESPAN_APP = "test/fixtures/supervisor/failing-lifespan-app.ts";
+const build = compileForMaster(t, [PID_APP, THROWING_APP, FAILING_LIFESPAN_APP]);
 
 for (const server of SERVERS) {
   const skip = server === "uws" && uwsUnavailable;
@@ -59,3 +63,36 @@ for (const server of SERVERS) {
     t.notMatch(master.output(), /worker listening/, "no worker ever served");
   });
 }
+
+t.test("a lifespan startup that fails stops the worker with the error shown, and halts the master (exit 3)", async (t) => {
+  const port = await freePort();
+  const master = startMaster(t, build, { target: build.js(FAILING_LIFESPAN_APP), port });
+  t.equal(await master.exited(20_000), EXIT_WORKER_BOOT_ERROR);
+  t.match(master.output(), /fixture: database unreachable at startup/);
+  t.match(master.output(), /could not start \(lifespan startup or listen failed\); halting/);
+});
+
+t.test("laminar status: the running master answers on its control socket with its workers; SIGTTIN/SIGTTOU change their number", async (t) => {
+  const port = await freePort();
+  const socket = join(tmpdir(), `laminar-status-test-${process.pid}-${port}.sock`);
+  const master = startMaster(t, build, { target: build.js(PID_APP), port, controlSocket: socket });
+  await pollPids(port, (seen) => seen.size >= 2);
+  await master.waitForLog((line) => typeof line.msg === "string" && line.msg.includes("answers on the control socket"), 10_000);
+  const status = await queryStatus(socket);
+  t.match(status, { state: "running", target: 2, restarts: 0, reloads: 0, master: { pid: master.child.pid, url: `http://127.0.0.1:${port}` } });
+  t.equal(status.workers.length, 2);
+  t.ok(status.workers.every((w) => w.state === "serving"), "both serving");
+
+  master.child.kill("SIGTTIN");
+  await master.waitForLog(() => master.logs().filter((line) => line.msg === "supervisor: worker listening").length >= 3, 15_000);
+  t.equal((await queryStatus(socket)).workers.length, 3, "SIGTTIN: one more");
+  master.child.kill("SIGTTOU");
+  await master.waitForLog((line) => line.msg === "supervisor: retired worker exited", 15_000);
+  const after = await queryStatus(socket);
+  t.match(after, { target: 2 });
+  t.equal(after.workers.length, 2, "SIGTTOU: one fewer");
+
+  master.child.kill("SIGTERM");
+  t.equal(await master.exited(20_000), 0);
+  await t.rejects(queryStatus(socket), "the socket is gone with the master");
+});
