@@ -5,7 +5,8 @@
  * - `method`, `path` (the path as it arrived on the wire, still percent-encoded, without the query:
  *   query strings carry tokens too often to log by default), `httpVersion`;
  * - `status`: as sent by the app; **499** (nginx's "client closed request") when the client went
- *   away before a response started, and 500 when the app failed before one started;
+ *   away before a response started, and 500 when the app threw before one started (inside the
+ *   error layer, through `app.use`, that is the 500 the error layer then sends);
  * - `bytes`: response body bytes the app sent (0 for HEAD, whose body the server drops);
  * - `durationMs`: from the request reaching this layer to the line being written, 3 decimals;
  * - `requestId`: from {@link requestIdOf}, when a request-ID layer ran before this one;

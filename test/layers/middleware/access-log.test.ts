@@ -174,3 +174,16 @@ t.test("lifespan passes through without a line", async (t) => {
   t.ok(ran);
   t.same(lines, []);
 });
+
+t.test("inside the error layer (app.use): a handler's unhandled error is logged as 500", async (t) => {
+  const { logger, lines } = capture();
+  const app = new App({ logger: silentLogger });
+  app.use(accessLog({ logger }));
+  app.get("/boom", () => {
+    throw new Error("boom");
+  });
+  const res = await new TestClient(app, { raiseServerExceptions: false }).get("/boom");
+  t.equal(res.status, 500);
+  t.match(lines, [{ path: "/boom", status: 500, aborted: true }]);
+  t.equal(lines.length, 1);
+});
