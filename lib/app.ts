@@ -126,8 +126,10 @@ export class App extends APIRouter {
    * @example
    * app.wrap(proxyHeaders({ trustedHosts: "127.0.0.1,::1" }));
    */
-  wrap(middleware: Middleware): this {
-    this.wrappers.push(middleware);
+  wrap(middleware: Middleware, options: { outermost?: boolean } = {}): this {
+    // `outermost` puts it in front of wrappers added before (the CLI's proxyHeaders, added after the app's module ran).
+    if (options.outermost === true) this.wrappers.unshift(middleware);
+    else this.wrappers.push(middleware);
     this.invalidate();
     return this;
   }

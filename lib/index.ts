@@ -31,6 +31,13 @@ export { compose, type Middleware } from "../layers/middleware/middleware.js";
 export { ExceptionHandlers, type ExceptionHandler } from "../layers/middleware/exception-middleware.js";
 export { requestTimeout, RequestTimeoutError, type RequestTimeoutOptions } from "../layers/middleware/request-timeout.js";
 export { requestSignal } from "../layers/middleware/request-signal.js";
+export { trustedHost, INVALID_HOST_TEXT, type TrustedHostOptions } from "../layers/middleware/trusted-host.js";
+export { httpsRedirect } from "../layers/middleware/https-redirect.js";
+export { requestId, requestIdOf, isValidRequestId, MAX_REQUEST_ID_LENGTH, type RequestIdOptions } from "../layers/middleware/request-id.js";
+export { session, sessionOf, clearSession, SessionTooLargeError, SessionNotInstalledError, type SessionOptions } from "../layers/middleware/session.js";
+export { accessLog, CLIENT_CLOSED_STATUS, type AccessLogOptions } from "../layers/middleware/access-log.js";
+export { cors, type CorsOptions } from "../layers/middleware/cors.js";
+export { compression, isCompressible, type CompressionOptions, type Coding } from "../layers/middleware/compression.js";
 export { proxyHeaders, parseTrustedProxies, type ProxyHeadersOptions, type TrustedProxies } from "../layers/middleware/proxy-headers.js";
 export {
   Response,

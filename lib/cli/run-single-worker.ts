@@ -78,7 +78,7 @@ export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDep
       return EXIT_APP_LOAD_ERROR;
     }
     // Outermost, so logs, the error layer and every middleware see the client behind the proxy.
-    if (forwarded !== undefined) app.wrap(forwarded);
+    if (forwarded !== undefined) app.wrap(forwarded, { outermost: true });
     let tls: TlsOptions | undefined;
     if (config.keyfile !== undefined && config.certfile !== undefined) {
       try {

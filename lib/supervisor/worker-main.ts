@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   app.use(tracker.middleware);
   // Outside everything else, so logs and every middleware see the client the proxy forwarded.
   // (The CLI checked the list before starting the master: this cannot throw for a bad entry.)
-  if (config.forwardedAllowIps !== "") app.wrap(proxyHeaders({ trustedHosts: config.forwardedAllowIps }));
+  if (config.forwardedAllowIps !== "") app.wrap(proxyHeaders({ trustedHosts: config.forwardedAllowIps }), { outermost: true });
 
   let closing: Promise<void> | undefined;
   const close = (timeoutMs: number): void => {

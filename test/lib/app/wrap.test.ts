@@ -98,3 +98,17 @@ t.test("lifespan events do not pass through wrappers, and wrap() chains", async 
   await client.stop();
   t.same(types, ["http"]);
 });
+
+t.test("wrap(m, { outermost: true }) goes in front of wrappers added before it", async (t) => {
+  const order: string[] = [];
+  const mark = (name: string): Middleware => (next) => async (scope, receive, send) => {
+    if (scope.type === "http") order.push(name);
+    return next(scope, receive, send);
+  };
+  const app = new App({ logger: silentLogger });
+  app.get("/", () => ({ ok: true }));
+  app.wrap(mark("user"));
+  app.wrap(mark("cli"), { outermost: true });
+  await new TestClient(app).get("/");
+  t.same(order, ["cli", "user"]);
+});
