@@ -104,8 +104,8 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
   });
 
   /** Sends a handler's result. Serialization happens before anything is sent. */
-  function respond(result: unknown, send: Send): Promise<void> {
-    if (isResponse(result)) return result.sendTo(send);
+  function respond(result: unknown, send: Send, ctx: RequestContext): Promise<void> {
+    if (isResponse(result)) return result.sendTo(send, ctx.scope, ctx.receive);
     if (bodyless) return sendAll(send, { type: "http.response.start", status, headers: [] }, "");
     const json = serialize(result);
     return sendAll(send, jsonStart(Buffer.byteLength(json)), json);
@@ -137,7 +137,7 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
       deferAfterResponse(ctx.scope, () => exits.run("after-response", seen));
     }
     if (failed) throw error;
-    return respond(result, send);
+    return respond(result, send, ctx);
   }
 
   /**
@@ -155,7 +155,7 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
     if (dependencies === null) {
       let result: unknown = handler(ctx as never);
       if (isThenable(result)) result = await result;
-      return respond(result, send);
+      return respond(result, send, ctx);
     }
     const resolution = await dependencies.resolve(ctx);
     ctx.deps = resolution.values as Record<string, never>;
@@ -174,8 +174,8 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
       if (issues !== undefined) throw new RequestValidationError(issues);
     }
     const result = handler(ctx as never);
-    if (isThenable(result)) return result.then((value) => respond(value, send));
-    return respond(result, send);
+    if (isThenable(result)) return result.then((value) => respond(value, send, ctx));
+    return respond(result, send, ctx);
   }
 
   return (checkBody === undefined && dependencies === null ? directRoute : route) as App;

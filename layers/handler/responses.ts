@@ -7,7 +7,8 @@
  *
  * @module
  */
-import type { HeaderList, Send } from "../adapter/events.js";
+import type { HeaderList, HttpScope, Receive, Send } from "../adapter/events.js";
+import { deleteCookieHeader, setCookieHeader, signCookieValue, type CookieOptions } from "./cookies.js";
 
 /** Headers as a list of pairs or as a record; names are lower-cased on the way in. */
 export type HeadersInit = HeaderList | Record<string, string>;
@@ -31,21 +32,79 @@ function toHeaderList(init: HeadersInit | undefined): HeaderList {
   return Object.entries(init).map(([k, v]) => [k.toLowerCase(), v]);
 }
 
+/** Options for {@link OutgoingResponse.setCookie}: the cookie's attributes, and keys to sign it with. */
+export interface SetCookieOptions extends CookieOptions {
+  /** `[current, ...previous]` keys (32+ characters): the value is signed with the first; read it back with `unsignCookieValue`. */
+  signWith?: readonly string[];
+}
+
+/**
+ * What every response object shares: a status, a header list that can still be changed until it
+ * is sent, and `sendTo`, which writes it through the event interface. The handler layer passes
+ * any `OutgoingResponse` through untouched; subclasses decide how the body is produced (whole,
+ * streamed, from a file, as server-sent events).
+ */
+export abstract class OutgoingResponse {
+  status: number;
+  readonly headers: HeaderList;
+
+  protected constructor(status: number, headers: HeaderList) {
+    this.status = status;
+    this.headers = headers;
+  }
+
+  /**
+   * Sends this response. `scope` and `receive` are the request's: a file response reads its
+   * conditional and range headers from the scope, a streaming one watches `receive` for the
+   * client's disconnect. Callers outside a request (an exception handler) pass what they have.
+   */
+  abstract sendTo(send: Send, scope?: HttpScope, receive?: Receive): Promise<void>;
+
+  /** Replaces every header named `name` (case-insensitive) with one of value `value`. */
+  setHeader(name: string, value: string): this {
+    const key = name.toLowerCase();
+    for (let i = this.headers.length - 1; i >= 0; i--) if (this.headers[i]![0] === key) this.headers.splice(i, 1);
+    this.headers.push([key, value]);
+    return this;
+  }
+
+  /** Adds a header line, keeping the ones already there (for headers that may repeat). */
+  appendHeader(name: string, value: string): this {
+    this.headers.push([name.toLowerCase(), value]);
+    return this;
+  }
+
+  /**
+   * Adds a `Set-Cookie` header. Defaults: `Path=/`, `HttpOnly`, `SameSite=Lax`. With `signWith`,
+   * the value is HMAC-signed (see `signCookieValue`). Throws a `TypeError` for a bad name or a
+   * combination browsers would drop (`SameSite=None` without `secure`).
+   */
+  setCookie(name: string, value: string, options: SetCookieOptions = {}): this {
+    const { signWith, ...attributes } = options;
+    const stored = signWith === undefined ? value : signCookieValue(name, value, signWith);
+    return this.appendHeader("set-cookie", setCookieHeader(name, stored, attributes));
+  }
+
+  /** Tells the browser to drop a cookie; `path` and `domain` must match the ones it was set with. */
+  deleteCookie(name: string, options: Pick<CookieOptions, "path" | "domain" | "secure" | "sameSite" | "partitioned"> = {}): this {
+    return this.appendHeader("set-cookie", deleteCookieHeader(name, options));
+  }
+}
+
 /**
  * A complete response: status, headers and a body sent in one piece.
  *
  * @example
  * return new Response("pong", { status: 200, headers: { "content-type": "text/plain" } });
  */
-export class Response {
-  readonly status: number;
-  readonly headers: HeaderList;
+export class Response extends OutgoingResponse {
   readonly body: string | Uint8Array;
 
   constructor(body: string | Uint8Array | undefined = "", init: ResponseInit = {}, mediaType?: string) {
-    this.status = init.status ?? 200;
+    const status = init.status ?? 200;
     const headers = toHeaderList(init.headers);
-    const empty = isBodylessStatus(this.status);
+    super(status, headers);
+    const empty = isBodylessStatus(status);
     this.body = empty || body === undefined ? "" : body;
     if (!empty) {
       if (mediaType !== undefined && !headers.some(([k]) => k === "content-type")) {
@@ -56,7 +115,6 @@ export class Response {
         headers.push(["content-length", String(length)]);
       }
     }
-    this.headers = headers;
   }
 
   /** Sends this response through the event interface. */
@@ -114,14 +172,11 @@ export class EmptyResponse extends Response {
  * @example
  * return new StreamingResponse(async function* () { yield "a"; yield "b"; }(), { headers: { "content-type": "text/plain" } });
  */
-export class StreamingResponse {
-  readonly status: number;
-  readonly headers: HeaderList;
+export class StreamingResponse extends OutgoingResponse {
   readonly content: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
 
   constructor(content: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>, init: ResponseInit = {}) {
-    this.status = init.status ?? 200;
-    this.headers = toHeaderList(init.headers);
+    super(init.status ?? 200, toHeaderList(init.headers));
     this.content = content;
   }
 
@@ -136,9 +191,9 @@ export class StreamingResponse {
 }
 
 /** Anything the handler layer passes through untouched. */
-export type AnyResponse = Response | StreamingResponse;
+export type AnyResponse = OutgoingResponse;
 
 /** True when a handler's return value is a response object rather than data to serialize. */
 export function isResponse(value: unknown): value is AnyResponse {
-  return value instanceof Response || value instanceof StreamingResponse;
+  return value instanceof OutgoingResponse;
 }
