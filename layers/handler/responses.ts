@@ -8,7 +8,9 @@
  * @module
  */
 import type { HeaderList, HttpScope, Receive, Send } from "../adapter/events.js";
-import { deleteCookieHeader, setCookieHeader, signCookieValue, type CookieOptions } from "./cookies.js";
+import { ResponseHeaders } from "./response-headers.js";
+
+export type { SetCookieOptions, DeleteCookieOptions } from "./response-headers.js";
 
 /** Headers as a list of pairs or as a record; names are lower-cased on the way in. */
 export type HeadersInit = HeaderList | Record<string, string>;
@@ -32,25 +34,18 @@ function toHeaderList(init: HeadersInit | undefined): HeaderList {
   return Object.entries(init).map(([k, v]) => [k.toLowerCase(), v]);
 }
 
-/** Options for {@link OutgoingResponse.setCookie}: the cookie's attributes, and keys to sign it with. */
-export interface SetCookieOptions extends CookieOptions {
-  /** `[current, ...previous]` keys (32+ characters): the value is signed with the first; read it back with `unsignCookieValue`. */
-  signWith?: readonly string[];
-}
-
 /**
  * What every response object shares: a status, a header list that can still be changed until it
- * is sent, and `sendTo`, which writes it through the event interface. The handler layer passes
- * any `OutgoingResponse` through untouched; subclasses decide how the body is produced (whole,
+ * is sent (with the setters of {@link ResponseHeaders}), and `sendTo`, which writes it through the
+ * event interface. The handler layer passes any `OutgoingResponse` through untouched; subclasses decide how the body is produced (whole,
  * streamed, from a file, as server-sent events).
  */
-export abstract class OutgoingResponse {
+export abstract class OutgoingResponse extends ResponseHeaders {
   status: number;
-  readonly headers: HeaderList;
 
   protected constructor(status: number, headers: HeaderList) {
+    super(headers);
     this.status = status;
-    this.headers = headers;
   }
 
   /**
@@ -59,36 +54,6 @@ export abstract class OutgoingResponse {
    * client's disconnect. Callers outside a request (an exception handler) pass what they have.
    */
   abstract sendTo(send: Send, scope?: HttpScope, receive?: Receive): Promise<void>;
-
-  /** Replaces every header named `name` (case-insensitive) with one of value `value`. */
-  setHeader(name: string, value: string): this {
-    const key = name.toLowerCase();
-    for (let i = this.headers.length - 1; i >= 0; i--) if (this.headers[i]![0] === key) this.headers.splice(i, 1);
-    this.headers.push([key, value]);
-    return this;
-  }
-
-  /** Adds a header line, keeping the ones already there (for headers that may repeat). */
-  appendHeader(name: string, value: string): this {
-    this.headers.push([name.toLowerCase(), value]);
-    return this;
-  }
-
-  /**
-   * Adds a `Set-Cookie` header. Defaults: `Path=/`, `HttpOnly`, `SameSite=Lax`. With `signWith`,
-   * the value is HMAC-signed (see `signCookieValue`). Throws a `TypeError` for a bad name or a
-   * combination browsers would drop (`SameSite=None` without `secure`).
-   */
-  setCookie(name: string, value: string, options: SetCookieOptions = {}): this {
-    const { signWith, ...attributes } = options;
-    const stored = signWith === undefined ? value : signCookieValue(name, value, signWith);
-    return this.appendHeader("set-cookie", setCookieHeader(name, stored, attributes));
-  }
-
-  /** Tells the browser to drop a cookie; `path` and `domain` must match the ones it was set with. */
-  deleteCookie(name: string, options: Pick<CookieOptions, "path" | "domain" | "secure" | "sameSite" | "partitioned"> = {}): this {
-    return this.appendHeader("set-cookie", deleteCookieHeader(name, options));
-  }
 }
 
 /**
