@@ -21,6 +21,7 @@ import type { ConnectionServer, ListenOptions, ListeningAddress, CloseOptions } 
 import { APIRouter, type RouterOptions } from "./api-router.js";
 import { buildPipeline } from "./pipeline.js";
 import { createLogger, type Logger } from "./logger.js";
+import { PendingWork } from "../layers/middleware/pending-work.js";
 import { LifespanRunner, lifespanApp, type LifespanHandler } from "./lifespan.js";
 import { defaultExceptionHandlers, type ErrorClass, type ExceptionHandler } from "../layers/middleware/exception-middleware.js";
 import { DEFAULT_LIMITS } from "../layers/server/connection-server.js";
@@ -30,6 +31,9 @@ import { FastJsonSerializer } from "../layers/serializer/fast-json-serializer.js
 import { TsyringeResolver } from "../layers/di/tsyringe-resolver.js";
 import { NodeHttpServer } from "../layers/server/node-http-server.js";
 import { UwsServer } from "../layers/server/uws-server.js";
+
+/** The graceful close's default bound, as the connection servers' own. */
+const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 /** Options for {@link App}. Every layer implementation can be swapped here. */
 export interface AppOptions extends RouterOptions {
@@ -87,6 +91,8 @@ export class App extends APIRouter {
   private pipeline: EventApp | undefined;
   private server: ConnectionServer | undefined;
   private lifespanRunner: LifespanRunner | undefined;
+  /** Work after responses (background tasks, cleanups) that a graceful close waits for. */
+  private readonly pendingWork = new PendingWork();
   private readonly lifespanHandler: (scope: LifespanScope, receive: Parameters<EventApp>[1], send: Parameters<EventApp>[2]) => Promise<void>;
 
   constructor(options: AppOptions = {}) {
@@ -192,6 +198,7 @@ export class App extends APIRouter {
       middleware: this.userMiddleware,
       wrappers: this.wrappers,
       exceptionHandlers: this.exceptionHandlers,
+      pending: this.pendingWork,
       createRouter: this.settings.createRouter ?? (() => new FindMyWayRouter<EventApp>()),
       compile: {
         validator,
@@ -238,11 +245,21 @@ export class App extends APIRouter {
     }
   }
 
-  /** Graceful close: stop accepting, let in-flight requests finish, then run the lifespan shutdown. */
-  async close(options?: CloseOptions): Promise<void> {
+  /**
+   * Graceful close: stop accepting, let in-flight requests finish, wait for the work still running
+   * after their responses (background tasks, dependency cleanups), then run the lifespan shutdown,
+   * which that work may still need. `timeout` (default 10 s) bounds the first two together: what
+   * is still running then is logged and left behind.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    const started = Date.now();
+    const timeout = options.timeout ?? DEFAULT_CLOSE_TIMEOUT_MS;
     const server = this.server;
     this.server = undefined;
-    if (server !== undefined) await server.close(options);
+    if (server !== undefined) await server.close({ timeout });
+    if (!(await this.pendingWork.settled(Math.max(0, timeout - (Date.now() - started))))) {
+      this.logger.warn({ running: this.pendingWork.size }, "graceful close timed out with background work still running");
+    }
     const runner = this.lifespanRunner;
     this.lifespanRunner = undefined;
     if (runner !== undefined) await runner.shutdown();

@@ -47,8 +47,15 @@ export {
   RedirectResponse,
   EmptyResponse,
   StreamingResponse,
+  OutgoingResponse,
   type ResponseInit,
+  type SetCookieOptions,
+  type DeleteCookieOptions,
 } from "../layers/handler/responses.js";
+export { ResponseHeaders } from "../layers/handler/response-headers.js";
+export { ResponseParts, responseParts } from "../layers/handler/response-parts.js";
+export { BackgroundTasks, backgroundTasks } from "../layers/handler/background-tasks.js";
+export { setCookieHeader, deleteCookieHeader, signCookieValue, unsignCookieValue, type CookieOptions } from "../layers/handler/cookies.js";
 export type { RouteOptions, HandlerContext, Handler } from "../layers/handler/route-definition.js";
 export { dependency, type FunctionDependency, type DependencySpec } from "../layers/di/dependency.js";
 export type { Lifetime } from "../layers/di/resolver.js";

@@ -23,6 +23,7 @@ import type { RouteCompileContext } from "../layers/handler/compile-route.js";
 import type { Router } from "../layers/router/router.js";
 import { compose } from "../layers/middleware/middleware.js";
 import { errorMiddleware } from "../layers/middleware/error-middleware.js";
+import type { PendingWork } from "../layers/middleware/pending-work.js";
 import { exceptionMiddleware, type ExceptionHandlers } from "../layers/middleware/exception-middleware.js";
 import { RouterApp } from "../layers/router/router-app.js";
 import { compileRoute } from "../layers/handler/compile-route.js";
@@ -42,6 +43,8 @@ export interface PipelineParts {
   /** Makes the matcher (layer 4); the pipeline wraps it in a dispatching `RouterApp`. */
   createRouter: () => Router<EventApp>;
   compile: RouteCompileContext;
+  /** Counts work still running after responses (background tasks, cleanups) for the graceful close. */
+  pending?: PendingWork;
 }
 
 /** Builds the pipeline (layers 3 to 8, HTTP and WebSocket) as one event-interface app. */
@@ -50,11 +53,11 @@ export function buildPipeline(parts: PipelineParts): EventApp {
   for (const route of parts.routes) router.route([...route.methods], route.path, compileRoute(route, parts.compile));
   for (const route of parts.websocketRoutes) router.websocket(route.path, compileWebSocketRoute(route, parts.compile));
   for (const { prefix, app } of parts.mounts) router.mount(prefix, app);
-  const { logger, debug, exceptionHandlers } = parts;
+  const { logger, debug, exceptionHandlers, pending } = parts;
   const handled =
     parts.middleware.length === 0
       ? // Nothing between them: the error and exception layers share one frame (same behaviour).
-        compose([errorMiddleware({ logger, debug, exceptions: exceptionHandlers })], router.handle)
-      : compose([errorMiddleware({ logger, debug }), ...parts.middleware, exceptionMiddleware(exceptionHandlers)], router.handle);
+        compose([errorMiddleware({ logger, debug, exceptions: exceptionHandlers, pending })], router.handle)
+      : compose([errorMiddleware({ logger, debug, pending }), ...parts.middleware, exceptionMiddleware(exceptionHandlers)], router.handle);
   return compose(parts.wrappers, handled);
 }

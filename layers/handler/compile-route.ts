@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { App, HttpScope, Receive, Send, SendEvent } from "../adapter/events.js";
+import type { App, HeaderList, HttpScope, Receive, Send, SendEvent } from "../adapter/events.js";
 import { SENT } from "../adapter/events.js";
 import type { DependencyResolver, Resolution } from "../di/resolver.js";
 import type { DependencyMap } from "../di/dependency.js";
@@ -25,6 +25,8 @@ import { mergeInputs } from "./merge-schemas.js";
 import { compileInputChecks, type InputTarget } from "./input-checks.js";
 import { RequestContext } from "./request-context.js";
 import { isBodylessStatus, isResponse } from "./responses.js";
+import { queueBackgroundTasks } from "./background-tasks.js";
+import { responsePartsOf } from "./response-parts.js";
 import { parseJsonBody, wholeBodyOrRest } from "../validator/request-inputs.js";
 
 /** What compiling a route needs from the app. */
@@ -103,12 +105,35 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
     ],
   });
 
-  /** Sends a handler's result. Serialization happens before anything is sent. */
+  /**
+   * Sends a handler's result. Serialization happens before anything is sent. Background tasks and
+   * response parts live in `scope.extensions`: a request that used neither pays one field check.
+   */
   function respond(result: unknown, send: Send, ctx: RequestContext): Promise<void> {
+    if (ctx.scope.extensions !== undefined) return respondWithExtras(result, send, ctx);
     if (isResponse(result)) return result.sendTo(send, ctx.scope, ctx.receive);
     if (bodyless) return sendAll(send, { type: "http.response.start", status, headers: [] }, "");
     const json = serialize(result);
     return sendAll(send, jsonStart(Buffer.byteLength(json)), json);
+  }
+
+  /** {@link respond} for a request that may have background tasks or response parts. */
+  function respondWithExtras(result: unknown, send: Send, ctx: RequestContext): Promise<void> {
+    queueBackgroundTasks(ctx.scope);
+    const parts = responsePartsOf(ctx.scope);
+    if (isResponse(result)) {
+      if (parts !== undefined) result.headers.push(...parts.headers);
+      return result.sendTo(send, ctx.scope, ctx.receive);
+    }
+    const finalStatus = parts?.status ?? status;
+    const extra = parts?.headers ?? [];
+    // A content-type set by the handler replaces the serializer's.
+    const ownType = extra.some(([name]) => name === "content-type");
+    if (isBodylessStatus(finalStatus)) return sendAll(send, { type: "http.response.start", status: finalStatus, headers: extra }, "");
+    const json = serialize(result);
+    const headers: HeaderList = ownType ? [] : [["content-type", JSON_HEADER]];
+    headers.push(["content-length", String(Buffer.byteLength(json))], ...extra);
+    return sendAll(send, { type: "http.response.start", status: finalStatus, headers }, json);
   }
 
   /** Runs the handler and the after-handler cleanups; defers the after-response ones. */
@@ -134,6 +159,8 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
         }
       }
       const seen = failed ? error : undefined;
+      // Background tasks before the after-response cleanups, so a task can still use what they close.
+      if (!failed) queueBackgroundTasks(ctx.scope);
       deferAfterResponse(ctx.scope, () => exits.run("after-response", seen));
     }
     if (failed) throw error;

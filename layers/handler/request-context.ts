@@ -9,6 +9,8 @@
  */
 import type { ConnectionScope, HttpScope, Receive } from "../adapter/events.js";
 import type { HandlerContext } from "./route-definition.js";
+import { backgroundTasks, type BackgroundTasks } from "./background-tasks.js";
+import { responseParts, type ResponseParts } from "./response-parts.js";
 import { headersToObject, parseCookies, parseQuery } from "../validator/request-inputs.js";
 
 function findHeader(scope: ConnectionScope, name: string): string | undefined {
@@ -62,6 +64,16 @@ export class RequestContext<S extends ConnectionScope = HttpScope> implements Om
   }
   set cookies(value: Record<string, string>) {
     this.parsedCookies = value;
+  }
+
+  /** The request's background tasks (created on first use): run after the response is sent. */
+  get background(): BackgroundTasks {
+    return backgroundTasks(this.scope);
+  }
+
+  /** Status, headers and cookies for a plain return value (created on first use). */
+  get response(): ResponseParts {
+    return responseParts(this.scope);
   }
 
   /** The request's `content-type` header, if any. */

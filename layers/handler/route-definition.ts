@@ -15,6 +15,8 @@ import type { HttpScope, Receive } from "../adapter/events.js";
 import type { DependencyMap, DependencyToken, ResolvedDeps } from "../di/dependency.js";
 import type { SchemaLike, StaticOf } from "../validator/schema-types.js";
 import type { AnyResponse } from "./responses.js";
+import type { BackgroundTasks } from "./background-tasks.js";
+import type { ResponseParts } from "./response-parts.js";
 
 /** One response schema, or one per status code (FastAPI's `response_model` and `responses`). */
 export type ResponseSchemas = SchemaLike | { readonly [status: number]: SchemaLike };
@@ -75,6 +77,10 @@ export interface HandlerContext<O extends RouteOptions = RouteOptions> {
   readonly deps: ResolvedDeps<O["deps"]>;
   /** The raw body channel, for routes that stream their input instead of declaring a body schema. */
   readonly receive: Receive;
+  /** Work to run after the response has been sent (FastAPI's `BackgroundTasks`). */
+  readonly background: BackgroundTasks;
+  /** Status, headers and cookies for a plain return value (FastAPI's `response: Response` parameter). */
+  readonly response: ResponseParts;
 }
 
 /** An endpoint: sync or async. */

@@ -1,6 +1,5 @@
 /**
- * Work deferred until the response has been sent: dependency cleanups (and, later, background
- * tasks). The route that creates such work registers it on the request's scope; the outermost
+ * Work deferred until the response has been sent: background tasks and dependency cleanups. The route that creates such work registers it on the request's scope; the outermost
  * error layer runs it once the app has returned, i.e. after the final body event was handed to the
  * server, and after any 500 it rendered itself.
  *
@@ -11,6 +10,7 @@
  */
 import type { HttpScope } from "../adapter/events.js";
 import type { Logger } from "../../lib/logger.js";
+import { requestIdOf } from "./request-id.js";
 
 /** A deferred task. */
 export type AfterResponseTask = () => Promise<void> | void;
@@ -37,7 +37,7 @@ export async function runAfterResponse(scope: HttpScope, logger: Logger): Promis
     try {
       await task();
     } catch (error) {
-      logger.error({ err: error, method: scope.method, path: scope.path }, "error in after-response task");
+      logger.error({ err: error, method: scope.method, path: scope.path, requestId: requestIdOf(scope) }, "error in after-response task");
     }
   }
 }

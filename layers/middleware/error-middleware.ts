@@ -20,6 +20,7 @@ import type { App } from "../adapter/events.js";
 import type { Logger } from "../../lib/logger.js";
 import type { Middleware } from "./middleware.js";
 import { hasAfterResponse, runAfterResponse } from "./after-response.js";
+import type { PendingWork } from "./pending-work.js";
 import { answerException, type ExceptionHandlers } from "./exception-middleware.js";
 import { sendServerError } from "./server-error-response.js";
 import { guardWebSocket } from "./websocket-guard.js";
@@ -35,11 +36,13 @@ export interface ErrorMiddlewareOptions {
    * async frame per request instead of two, with the same behaviour.
    */
   exceptions?: ExceptionHandlers;
+  /** Where work after the response (background tasks, cleanups) is counted, so a graceful close can wait for it. */
+  pending?: PendingWork;
 }
 
 /** Creates the error layer. */
 export function errorMiddleware(options: ErrorMiddlewareOptions): Middleware {
-  const { logger, exceptions } = options;
+  const { logger, exceptions, pending } = options;
   const debug = options.debug ?? false;
   return (next: App): App =>
     async function errorLayer(scope, receive, send) {
@@ -67,7 +70,10 @@ export function errorMiddleware(options: ErrorMiddlewareOptions): Middleware {
         }
       } finally {
         // After the response, whichever way it went (and before a re-raise reaches the server).
-        if (hasAfterResponse(scope)) await runAfterResponse(scope, logger);
+        if (hasAfterResponse(scope)) {
+          const work = runAfterResponse(scope, logger);
+          await (pending === undefined ? work : pending.track(work));
+        }
       }
     };
 }
