@@ -1,6 +1,10 @@
 /**
  * The bookstore: a small CRUD API that exercises every layer.
  *
+ * The middleware, outermost first: request ID (an ID before anything logs), access log (one line
+ * per request, with that ID), CORS (browser front ends on the origins allowed), compression (large
+ * JSON lists). The database opens in the lifespan startup and closes in its shutdown.
+ *
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -8,6 +12,10 @@ import { join } from "node:path";
 import { App, type AppOptions } from "../../lib/app.js";
 import { HttpException, RequestValidationError } from "../../lib/errors.js";
 import { EmptyResponse } from "../../layers/handler/responses.js";
+import { requestId } from "../../layers/middleware/request-id.js";
+import { accessLog } from "../../layers/middleware/access-log.js";
+import { cors } from "../../layers/middleware/cors.js";
+import { compression } from "../../layers/middleware/compression.js";
 import { BookstoreDatabase } from "./database.js";
 import { AuthorRepository, BookRepository } from "./repositories.js";
 import { transaction } from "./dependencies.js";
@@ -23,6 +31,16 @@ export function defaultDatabaseFile(): string {
 export interface BookstoreOptions extends Pick<AppOptions, "logger" | "debug" | "server"> {
   /** SQLite file; default `BOOKSTORE_DB` or {@link defaultDatabaseFile}. */
   databaseFile?: string;
+  /**
+   * Origins a browser front end may call the API from (CORS); default `BOOKSTORE_CORS_ORIGINS`
+   * (comma-separated) or `http://localhost:3000,http://127.0.0.1:3000` (a dev server's).
+   */
+  corsOrigins?: readonly string[];
+}
+
+function corsOriginsFrom(env: string | undefined): string[] {
+  const list = (env ?? "http://localhost:3000,http://127.0.0.1:3000").split(",").map((origin) => origin.trim());
+  return list.filter((origin) => origin !== "");
 }
 
 /** Builds the bookstore app. The database opens at startup and closes at shutdown (lifespan). */
@@ -34,6 +52,8 @@ export function createBookstore(options: BookstoreOptions = {}): App {
     debug: options.debug,
     server: options.server,
     async *lifespan() {
+      // A file that cannot be opened fails the startup: the server never starts accepting.
+      db.open();
       try {
         yield { databaseFile: file };
       } finally {
@@ -41,6 +61,18 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       }
     },
   });
+  app.use(requestId());
+  app.use(accessLog({ logger: app.logger }));
+  app.use(
+    cors({
+      allowOrigins: options.corsOrigins ?? corsOriginsFrom(process.env.BOOKSTORE_CORS_ORIGINS),
+      allowMethods: ["GET", "POST", "PUT", "DELETE"],
+      allowHeaders: ["authorization", "x-request-id"],
+      exposeHeaders: ["x-request-id"],
+      maxAge: 600,
+    }),
+  );
+  app.use(compression({ minimumSize: 1024 }));
   app.provideValue(BookstoreDatabase, db);
   app.provide(BookRepository, "singleton");
   app.provide(AuthorRepository, "singleton");

@@ -29,20 +29,46 @@ CREATE TABLE IF NOT EXISTS books (
 CREATE INDEX IF NOT EXISTS books_author ON books(author_id);
 `;
 
-/** The open database: a reader, a writer, and the lock that serializes write transactions. */
+/**
+ * The database: a reader, a writer, and the lock that serializes write transactions. Created with
+ * the app, opened by the lifespan startup (so a database that cannot be opened stops the server
+ * before it accepts anything) and closed by the lifespan shutdown, after the last request.
+ */
 export class BookstoreDatabase {
-  readonly reader: BetterSqlite3.Database;
-  readonly writer: BetterSqlite3.Database;
+  #reader: BetterSqlite3.Database | undefined;
+  #writer: BetterSqlite3.Database | undefined;
   private tail: Promise<void> = Promise.resolve();
 
-  constructor(readonly file: string) {
-    mkdirSync(dirname(file), { recursive: true });
-    this.writer = new BetterSqlite3(file);
-    this.writer.pragma("journal_mode = WAL");
-    this.writer.pragma("foreign_keys = ON");
-    this.writer.pragma("busy_timeout = 5000");
-    this.writer.exec(SCHEMA);
-    this.reader = new BetterSqlite3(file, { readonly: true });
+  constructor(readonly file: string) {}
+
+  /** Opens both connections and creates the schema. */
+  open(): void {
+    if (this.#writer !== undefined) return;
+    mkdirSync(dirname(this.file), { recursive: true });
+    const writer = new BetterSqlite3(this.file);
+    try {
+      writer.pragma("journal_mode = WAL");
+      writer.pragma("foreign_keys = ON");
+      writer.pragma("busy_timeout = 5000");
+      writer.exec(SCHEMA);
+      this.#reader = new BetterSqlite3(this.file, { readonly: true });
+    } catch (error) {
+      writer.close();
+      throw error;
+    }
+    this.#writer = writer;
+  }
+
+  /** The read-only connection; throws before the lifespan opened the database. */
+  get reader(): BetterSqlite3.Database {
+    if (this.#reader === undefined) throw new Error("the bookstore database is not open (the lifespan startup opens it)");
+    return this.#reader;
+  }
+
+  /** The connection transactions write through; throws before the lifespan opened the database. */
+  get writer(): BetterSqlite3.Database {
+    if (this.#writer === undefined) throw new Error("the bookstore database is not open (the lifespan startup opens it)");
+    return this.#writer;
   }
 
   /** Waits for the write lock; resolves with the function that releases it. */
@@ -54,9 +80,11 @@ export class BookstoreDatabase {
     return acquired;
   }
 
+  /** Closes both connections (idempotent). */
   close(): void {
-    this.reader.close();
-    this.writer.close();
+    this.#reader?.close();
+    this.#writer?.close();
+    this.#reader = this.#writer = undefined;
   }
 }
 

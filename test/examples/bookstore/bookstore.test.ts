@@ -134,6 +134,7 @@ t.test("concurrent writes take turns: every insert commits, ids are unique", asy
 
 t.test("the transaction rolls back when the handler throws, and commits otherwise", async (t) => {
   const db = new BookstoreDatabase(join(t.testdir(), "tx.db"));
+  db.open();
   t.teardown(() => db.close());
   const app = new App({ logger: silentLogger });
   app.provideValue(BookstoreDatabase, db);
