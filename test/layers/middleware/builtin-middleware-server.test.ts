@@ -90,3 +90,51 @@ for (const server of ["node", "uws"] as const) {
     t.match(lines.find((l) => l.msg === "websocket closed"), { path: "/ws", status: 101, closeCode: 4001, messagesOut: 1, requestId: "ws-id", client: /127\.0\.0\.1/ });
   });
 }
+
+for (const server of ["node", "uws"] as const) {
+  t.test(`CORS over real sockets on ${server}: preflight, simple request, refusal`, { skip: server === "uws" ? uwsMissing : false }, async (t) => {
+    const { cors } = await import("../../../layers/middleware/cors.js");
+    const app = new App({ logger: silentLogger, server });
+    app.use(cors({ allowOrigins: ["https://app.example"], allowMethods: ["GET", "PUT"], allowCredentials: true, exposeHeaders: ["x-total"] }));
+    let puts = 0;
+    app.put("/items", () => {
+      puts++;
+      return { ok: true };
+    });
+    app.get("/items", ({ response }) => {
+      response.setHeader("x-total", "3");
+      return [];
+    });
+    const { url } = await app.listen({ host: "127.0.0.1", port: 0 });
+    t.teardown(() => app.close({ timeout: 1_000 }));
+
+    const preflight = await request(`${url}/items`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example", "access-control-request-method": "PUT", "access-control-request-headers": "content-type" },
+    });
+    await preflight.body.dump();
+    t.equal(preflight.statusCode, 200);
+    t.equal(preflight.headers["access-control-allow-origin"], "https://app.example");
+    t.equal(preflight.headers["access-control-allow-credentials"], "true");
+    t.match(String(preflight.headers["access-control-allow-methods"]), /PUT/);
+    t.match(String(preflight.headers["vary"]), /origin/i);
+    t.equal(puts, 0, "a preflight never reaches the route");
+
+    const simple = await request(`${url}/items`, { headers: { origin: "https://app.example" } });
+    t.same(await simple.body.json(), []);
+    t.equal(simple.headers["access-control-allow-origin"], "https://app.example");
+    t.equal(simple.headers["access-control-expose-headers"], "x-total");
+
+    const hostile = await request(`${url}/items`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.evil.test", "access-control-request-method": "PUT" },
+    });
+    t.equal(hostile.statusCode, 400, "an origin that only starts with an allowed one is refused");
+    t.equal(hostile.headers["access-control-allow-origin"], undefined);
+    await hostile.body.dump();
+    const other = await request(`${url}/items`, { headers: { origin: "null" } });
+    t.equal(other.statusCode, 200, "a simple request from another origin is served (the browser hides it)");
+    t.equal(other.headers["access-control-allow-origin"], undefined, "without CORS headers");
+    await other.body.dump();
+  });
+}
