@@ -47,6 +47,21 @@ export interface DependencySpec extends InputSchemas {
   cache?: boolean;
   /** A name for error messages and logs; default the factory's name. */
   name?: string;
+  /**
+   * The security scheme this dependency checks (API key, HTTP Basic/Bearer, OAuth2), so the
+   * OpenAPI document lists it for every route that depends on it, with the scopes it requires.
+   */
+  security?: SecurityRequirement;
+}
+
+/**
+ * A security scheme a dependency enforces: its name in `components.securitySchemes`, the OpenAPI
+ * Security Scheme Object, and the OAuth2 scopes (empty for other schemes) a route needs.
+ */
+export interface SecurityRequirement {
+  readonly name: string;
+  readonly scheme: Readonly<Record<string, unknown>>;
+  readonly scopes: readonly string[];
 }
 
 /** Named dependencies, as a route or dependency declares them. */
@@ -87,6 +102,8 @@ export interface FunctionDependency<T> {
   readonly inputs: InputSchemas;
   readonly exit: DependencyExit;
   readonly cache: boolean;
+  /** The security scheme it enforces, for the OpenAPI document. */
+  readonly security: SecurityRequirement | undefined;
   // The factory's context is typed at definition; stored erased.
   readonly factory: (ctx: DependencyContext) => FactoryResult<T>;
   /** Phantom field carrying T for inference; never set. */
@@ -117,6 +134,7 @@ export function dependency<const S extends DependencySpec, R>(
     inputs: { params: spec.params, query: spec.query, headers: spec.headers, cookies: spec.cookies },
     exit: spec.exit ?? "after-response",
     cache: spec.cache ?? true,
+    security: spec.security,
     factory: factory as unknown as (ctx: DependencyContext) => FactoryResult<Unwrap<R>>,
   };
 }
