@@ -19,7 +19,9 @@ import type { Serializer } from "../layers/serializer/serializer.js";
 import type { Router } from "../layers/router/router.js";
 import type { ConnectionServer, ListenOptions, ListeningAddress, CloseOptions } from "../layers/server/connection-server.js";
 import { APIRouter, type RouterOptions } from "./api-router.js";
-import { buildPipeline } from "./pipeline.js";
+import { buildPipeline, type PipelineParts } from "./pipeline.js";
+import { buildTracedPipeline } from "./trace/traced-pipeline.js";
+import { resolveTraceOptions, type ResolvedTraceOptions, type TraceOptions } from "./trace/trace-options.js";
 import { createLogger, type Logger } from "./logger.js";
 import { PendingWork } from "../layers/middleware/pending-work.js";
 import { LifespanRunner, lifespanApp, type LifespanHandler } from "./lifespan.js";
@@ -58,6 +60,12 @@ export interface AppOptions extends RouterOptions {
    * cannot be loaded).
    */
   server?: "node" | "uws";
+  /**
+   * The lifecycle trace (lib/trace): records each layer's time for every HTTP request and, by
+   * default, sends them in a `Server-Timing` header. Off by default; when off, the pipeline has no
+   * trace code in it (the traced one is a different pipeline, built only when this is on).
+   */
+  trace?: boolean | TraceOptions;
 }
 
 /** What {@link App.listen} takes: a connection server's listen options, plus which built-in server to use. */
@@ -91,6 +99,7 @@ export class App extends APIRouter {
   private pipeline: EventApp | undefined;
   private server: ConnectionServer | undefined;
   private lifespanRunner: LifespanRunner | undefined;
+  private tracing: ResolvedTraceOptions | undefined;
   /** Work after responses (background tasks, cleanups) that a graceful close waits for. */
   private readonly pendingWork = new PendingWork();
   private readonly lifespanHandler: (scope: LifespanScope, receive: Parameters<EventApp>[1], send: Parameters<EventApp>[2]) => Promise<void>;
@@ -101,6 +110,17 @@ export class App extends APIRouter {
     this.logger = options.logger ?? createLogger();
     this.resolver = options.resolver ?? new TsyringeResolver();
     this.lifespanHandler = lifespanApp(options.lifespan);
+    this.tracing = resolveTraceOptions(options.trace);
+  }
+
+  /**
+   * Turns the lifecycle trace on (`true` or options) or off (`false`) after construction; the
+   * pipeline is rebuilt at its next use. `laminar trace` does this on the app a module exports.
+   */
+  setTrace(trace: boolean | TraceOptions): this {
+    this.tracing = resolveTraceOptions(trace);
+    this.invalidate();
+    return this;
   }
 
   /**
@@ -189,7 +209,7 @@ export class App extends APIRouter {
   build(): EventApp {
     const validator = this.settings.validator ?? new AjvValidator();
     const serializer = this.settings.serializer ?? new FastJsonSerializer();
-    this.pipeline = buildPipeline({
+    const parts: PipelineParts = {
       logger: this.logger,
       debug: this.settings.debug ?? false,
       routes: this.routes,
@@ -206,7 +226,9 @@ export class App extends APIRouter {
         resolver: this.resolver,
         maxBodySize: this.settings.maxBodySize ?? DEFAULT_LIMITS.maxBodySize,
       },
-    });
+    };
+    // Chosen here, once per build: the untraced pipeline carries no trace check per request.
+    this.pipeline = this.tracing === undefined ? buildPipeline(parts) : buildTracedPipeline(parts, this.tracing);
     return this.pipeline;
   }
 

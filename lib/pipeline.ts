@@ -45,6 +45,8 @@ export interface PipelineParts {
   compile: RouteCompileContext;
   /** Counts work still running after responses (background tasks, cleanups) for the graceful close. */
   pending?: PendingWork;
+  /** The middleware fold; default {@link compose}. The traced pipeline (lib/trace) passes one that times each layer. */
+  compose?: typeof compose;
 }
 
 /** Builds the pipeline (layers 3 to 8, HTTP and WebSocket) as one event-interface app. */
@@ -54,10 +56,11 @@ export function buildPipeline(parts: PipelineParts): EventApp {
   for (const route of parts.websocketRoutes) router.websocket(route.path, compileWebSocketRoute(route, parts.compile));
   for (const { prefix, app } of parts.mounts) router.mount(prefix, app);
   const { logger, debug, exceptionHandlers, pending } = parts;
+  const fold = parts.compose ?? compose;
   const handled =
     parts.middleware.length === 0
       ? // Nothing between them: the error and exception layers share one frame (same behaviour).
-        compose([errorMiddleware({ logger, debug, exceptions: exceptionHandlers, pending })], router.handle)
-      : compose([errorMiddleware({ logger, debug, pending }), ...parts.middleware, exceptionMiddleware(exceptionHandlers)], router.handle);
-  return compose(parts.wrappers, handled);
+        fold([errorMiddleware({ logger, debug, exceptions: exceptionHandlers, pending })], router.handle)
+      : fold([errorMiddleware({ logger, debug, pending }), ...parts.middleware, exceptionMiddleware(exceptionHandlers)], router.handle);
+  return fold(parts.wrappers, handled);
 }

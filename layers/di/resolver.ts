@@ -65,4 +65,9 @@ export interface DependencyResolver {
   registerValue<T>(token: Constructor<T>, value: T): void;
   /** Replaces `token` by `replacement` in every graph compiled afterwards; returns a function that undoes it. */
   override<T>(token: DependencyToken<T>, replacement: DependencyToken<T> | { useValue: T }): () => void;
+  /**
+   * The lifetime a class token was registered with, or undefined when it was not registered (for
+   * tools that describe a graph, such as the lifecycle trace; optional: a resolver may not know).
+   */
+  lifetimeOf?(token: Constructor<unknown>): Lifetime | undefined;
 }

@@ -163,6 +163,11 @@ export class TsyringeResolver implements DependencyResolver, ClassResolver {
     this.lifetimes.set(token, "singleton");
   }
 
+  /** The lifetime `token` was registered with (`registerValue` counts as singleton); undefined when unregistered. */
+  lifetimeOf(token: Constructor<unknown>): Lifetime | undefined {
+    return this.lifetimes.get(token);
+  }
+
   /** Replaces `token` in graphs compiled afterwards; the returned function undoes exactly this override. */
   override<T>(token: DependencyToken<T>, replacement: DependencyToken<T> | { useValue: T }): () => void {
     return this.overrides.add(token, replacement);

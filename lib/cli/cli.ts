@@ -1,5 +1,5 @@
 /**
- * The `laminar` command: dispatches `serve`, `status` and `help`, turns usage errors into exit code 2, and
+ * The `laminar` command: dispatches `serve`, `status`, `trace` and `help`, turns usage errors into exit code 2, and
  * runs one worker in this process or hands the config to the supervisor's master (`--workers > 1`).
  *
  * @module
@@ -11,6 +11,7 @@ import { resolveServeConfig } from "./resolve-serve-config.js";
 import { runSingleWorker, type SingleWorkerDeps } from "./run-single-worker.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
 import { runStatus } from "./status.js";
+import { runTrace } from "./trace-command.js";
 
 /** Runs the master (`--workers > 1`) and resolves with its exit code. */
 export type RunMaster = (config: ServeConfig) => Promise<number>;
@@ -47,6 +48,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     return 0;
   }
   if (command === "status") return runStatus(rest, { out: deps.out, err: deps.err, socketDir: deps.socketDir });
+  if (command === "trace") return runTrace(rest, deps);
   if (command !== "serve") {
     deps.err(command === undefined ? mainHelp() : `laminar: unknown command "${command}"; run laminar --help`);
     return EXIT_USAGE;

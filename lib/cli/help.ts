@@ -83,6 +83,8 @@ export function mainHelp(): string {
     "Commands",
     "  serve <module>[:export]   run an app (see below)",
     "  status                    show the running masters' workers (laminar status --help)",
+    "  trace <module>[:export] [METHOD] <path>   run one request in-process and print its walk through",
+    "                            the layers, with µs for each (laminar trace --help)",
     "  help                      print this help",
     "",
     serveHelp(),
