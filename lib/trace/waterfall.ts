@@ -100,8 +100,9 @@ function stepText(span: TraceSpan): string {
 
 function bar(row: Row, zero: number, total: number, width: number): string {
   const scale = total > 0 ? width / total : 0;
-  const from = Math.min(width - 1, Math.floor((row.from - zero) * scale));
-  const to = Math.min(width, Math.max(from + 1, Math.ceil((row.to - zero) * scale)));
+  // Rounded, not floored/ceiled: clock values are floats, and 7.9999 µs should not take a column more.
+  const from = Math.min(width - 1, Math.round((row.from - zero) * scale));
+  const to = Math.min(width, Math.max(from + 1, Math.round((row.to - zero) * scale)));
   return `|${" ".repeat(from)}${"=".repeat(to - from)}${" ".repeat(width - to)}|`;
 }
 
