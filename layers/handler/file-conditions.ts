@@ -122,7 +122,7 @@ export function parseRange(header: string, size: number): RangeRequest {
       continue;
     }
     const start = Number(m[1]);
-    const end = m[2] === "" ? size - 1 : Number(m[2]);
+    const end = m[2] === "" ? Infinity : Number(m[2]);
     if (end < start) return WHOLE; // §14.1.1: last-pos below first-pos makes the header invalid
     if (start < size) satisfiable.push({ start, end: Math.min(end, size - 1) });
   }
