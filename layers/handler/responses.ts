@@ -9,8 +9,10 @@
  */
 import type { HeaderList, HttpScope, Receive, Send } from "../adapter/events.js";
 import { ResponseHeaders } from "./response-headers.js";
+import { sendStream, type BodySource } from "./stream-body.js";
 
 export type { SetCookieOptions, DeleteCookieOptions } from "./response-headers.js";
+export type { BodyChunk, BodySource } from "./stream-body.js";
 
 /** Headers as a list of pairs or as a record; names are lower-cased on the way in. */
 export type HeadersInit = HeaderList | Record<string, string>;
@@ -131,27 +133,52 @@ export class EmptyResponse extends Response {
 }
 
 /**
- * A body produced piece by piece from an (async) iterable, sent as it is produced with
- * `moreBody: true`; each `send()` waits for the server's backpressure.
+ * A body produced piece by piece and sent as it is produced, chunked (Starlette's
+ * `StreamingResponse`). The content is an async iterable (an async generator, a node `Readable`,
+ * a web `ReadableStream`), a sync iterable (an array, a generator) of strings and `Uint8Array`s,
+ * or a single chunk. No `content-length` is set: the server frames the body. `mediaType` is the
+ * `content-type` used when `init.headers` names none.
+ *
+ * - Backpressure: the next chunk is pulled only once the server took the previous one.
+ * - Disconnect: when the client goes away the iteration stops, the iterator's `return()` runs (an
+ *   async generator's `finally`, a `Readable`'s `destroy()`), the request's signal
+ *   (`requestSignal(scope)`) is aborted, and nothing more is sent.
+ * - Errors: an error thrown by the content after the head went out propagates, so the server
+ *   closes the connection and the client sees a truncated body instead of a clean end.
+ *
+ * The machinery lives in `stream-body.ts` ({@link sendStream}). A response object is single-use:
+ * the iterable is consumed by the first `sendTo`.
  *
  * @example
- * return new StreamingResponse(async function* () { yield "a"; yield "b"; }(), { headers: { "content-type": "text/plain" } });
+ * app.get("/numbers", () =>
+ *   new StreamingResponse(
+ *     (async function* () {
+ *       try {
+ *         for (let i = 0; ; i++) yield `${i}\n`;
+ *       } finally {
+ *         console.log("client gone or done");
+ *       }
+ *     })(),
+ *     { headers: { "content-type": "text/plain; charset=utf-8" } },
+ *   ),
+ * );
  */
 export class StreamingResponse extends OutgoingResponse {
-  readonly content: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>;
+  readonly content: BodySource;
 
-  constructor(content: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>, init: ResponseInit = {}) {
-    super(init.status ?? 200, toHeaderList(init.headers));
+  constructor(content: BodySource, init: ResponseInit = {}, mediaType?: string) {
+    const headers = toHeaderList(init.headers);
+    super(init.status ?? 200, headers);
+    if (mediaType !== undefined && !headers.some(([k]) => k === "content-type")) headers.push(["content-type", mediaType]);
     this.content = content;
   }
 
-  /** Streams the iterable; a failing iterable propagates its error after the response started. */
-  async sendTo(send: Send): Promise<void> {
-    await send({ type: "http.response.start", status: this.status, headers: this.headers });
-    for await (const chunk of this.content) {
-      await send({ type: "http.response.body", body: chunk, moreBody: true });
-    }
-    await send({ type: "http.response.body", body: "", moreBody: false });
+  /**
+   * Streams the content. With the request's `receive` it stops when the client disconnects; with
+   * its `scope` too, it aborts the request's signal then. Rejects when the content throws.
+   */
+  sendTo(send: Send, scope?: HttpScope, receive?: Receive): Promise<void> {
+    return sendStream(send, this, this.content, scope, receive);
   }
 }
 
