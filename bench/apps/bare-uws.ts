@@ -1,60 +1,55 @@
 /**
  * The uWS peer: a bare uWebSockets.js server doing by hand what `bare-node-http.ts` does on
- * node:http — `GET /hello`, and `POST /items` checking the content type, reading the whole body
- * (`onData`, with `onAborted` attached), parsing JSON, validating with the same ajv schema (422 on
- * failure) and serializing the 201 with the same fast-json-stringify schema (unknown fields dropped).
+ * node:http — the four workloads with the same checks (`hand-checks.ts`) and the same dependency
+ * work by hand (`deps-work.ts`). `POST /items` checks the content type, reads the whole body
+ * (`onData`, with `onAborted` attached), caps it at 1 MiB and parses JSON.
  *
  * It copies each body chunk as laminar's uWS adapter must (uWS neuters the ArrayBuffer after the
- * callback; a bare server could parse the last chunk in place, laminar cannot), corks its writes as
- * the adapter does, and caps the body at 1 MiB like the node peer: the gap to laminar is then the
- * framework's own work, not a shortcut the framework cannot take. The copy goes into node's Buffer
- * pool (`allocUnsafe` + `set`) rather than `chunk.slice(0)`, whose fresh ArrayBuffer costs about
- * 1 µs more per chunk: that is what a careful hand-written server does, and laminar can do it too.
+ * callback; a bare server could parse the last chunk in place, laminar cannot), and corks its
+ * writes as the adapter does: the gap to laminar is then the framework's own work, not a shortcut
+ * the framework cannot take. The copy goes into node's Buffer pool (`allocUnsafe` + `set`) rather
+ * than `chunk.slice(0)`, whose fresh ArrayBuffer costs about 1 µs more per chunk: that is what a
+ * careful hand-written server does, and laminar can do it too.
  *
  * Start: `PORT=3003 node dist/bench/apps/bare-uws.js`.
  *
  * @module
  */
-import { createRequire } from "node:module";
-import type * as Uws from "uWebSockets.js";
 import type { HttpResponse } from "uWebSockets.js";
-import { Ajv } from "ajv";
-import fastJson from "fast-json-stringify";
-import { Item, ItemCreate } from "./items-schema.js";
+import { loadUws } from "../../layers/server/uws-load.js";
+import { createItem, itemEcho, type HandAnswer } from "./hand-checks.js";
+import { depsByHand } from "./deps-work.js";
 
-// The package is CommonJS (its entry `require`s a per-platform .node file).
-const uws = createRequire(import.meta.url)("uWebSockets.js") as typeof Uws;
-const validate = new Ajv({ allErrors: true }).compile(ItemCreate);
-const serialize = fastJson(Item);
+const uws = loadUws();
 const MAX_BODY = 1024 * 1024;
-let nextId = 1;
+const STATUS: Record<number, string> = { 200: "200 OK", 201: "201 Created", 404: "404 Not Found", 415: "415 Unsupported Media Type", 422: "422 Unprocessable Entity" };
 
 /** One corked write of status, content type and body; uWS adds content-length. */
-function send(res: HttpResponse, status: string, body: string): void {
+function send(res: HttpResponse, status: number, body: string): void {
   res.cork(() => {
-    res.writeStatus(status).writeHeader("content-type", "application/json").end(body);
+    res.writeStatus(STATUS[status]!).writeHeader("content-type", "application/json").end(body);
   });
 }
 
-function finishItem(res: HttpResponse, raw: Buffer): void {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString("utf8"));
-  } catch {
-    return send(res, "422 Unprocessable Entity", '{"detail":"JSON decode error"}');
-  }
-  if (!validate(value)) return send(res, "422 Unprocessable Entity", JSON.stringify({ detail: validate.errors }));
-  send(res, "201 Created", serialize({ ...(value as object), id: nextId++ }));
+function answer(res: HttpResponse, result: HandAnswer): void {
+  send(res, result.status, result.body);
 }
 
 const app = uws.App();
 app.get("/hello", (res) => {
-  send(res, "200 OK", JSON.stringify({ message: "hello" }));
+  send(res, 200, JSON.stringify({ message: "hello" }));
+});
+app.get("/items/:id", (res, req) => {
+  // getParameter is still percent-encoded; getQuery decodes.
+  answer(res, itemEcho(decodeURIComponent(req.getParameter(0) ?? ""), req.getQuery("q")));
+});
+app.get("/deps", (res) => {
+  send(res, 200, JSON.stringify(depsByHand()));
 });
 app.post("/items", (res, req) => {
   // The request object is only valid during this call: read the header now.
   if (!req.getHeader("content-type").startsWith("application/json")) {
-    return send(res, "415 Unsupported Media Type", '{"detail":"Unsupported Media Type"}');
+    return send(res, 415, '{"detail":"Unsupported Media Type"}');
   }
   let aborted = false;
   res.onAborted(() => {
@@ -74,11 +69,11 @@ app.post("/items", (res, req) => {
     const copy = Buffer.allocUnsafe(chunk.byteLength);
     copy.set(new Uint8Array(chunk));
     chunks.push(copy);
-    if (isLast) finishItem(res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    if (isLast) answer(res, createItem(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
   });
 });
 app.any("/*", (res) => {
-  send(res, "404 Not Found", '{"detail":"Not Found"}');
+  send(res, 404, '{"detail":"Not Found"}');
 });
 app.listen("127.0.0.1", Number(process.env.PORT ?? 3003), (socket) => {
   if (socket === false) throw new Error("bare-uws: could not listen");

@@ -1,5 +1,6 @@
 /**
- * laminar on node:http serving the same two routes as `bare-node-http.ts`, through all eight layers.
+ * laminar on node:http serving the benchmark's four workloads (`laminar-routes.ts`) through all
+ * eight layers.
  *
  * Start: `PORT=3000 node dist/bench/apps/laminar-node-http.js`.
  *
@@ -7,12 +8,8 @@
  */
 import { App } from "../../lib/app.js";
 import { silentLogger } from "../../lib/logger.js";
-import { Item, ItemCreate } from "./items-schema.js";
+import { declareBenchRoutes } from "./laminar-routes.js";
 
-let nextId = 1;
-const app = new App({ logger: silentLogger });
-app.get("/hello", () => ({ message: "hello" }));
-app.post("/items", { body: ItemCreate, response: { 201: Item }, status: 201 }, ({ body }) => ({ ...body, id: nextId++ }));
-
+const app = declareBenchRoutes(new App({ logger: silentLogger }));
 await app.listen({ host: "127.0.0.1", port: Number(process.env.PORT ?? 3000) });
 process.send?.("ready");
