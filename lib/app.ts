@@ -33,12 +33,16 @@ import { FastJsonSerializer } from "../layers/serializer/fast-json-serializer.js
 import { TsyringeResolver } from "../layers/di/tsyringe-resolver.js";
 import { NodeHttpServer } from "../layers/server/node-http-server.js";
 import { UwsServer } from "../layers/server/uws-server.js";
+import { docsRoutes, type OpenApiAppOptions } from "./openapi/docs-routes.js";
+import { generateOpenApi } from "./openapi/generate-openapi.js";
+import { toOpenApi30 } from "./openapi/openapi-30.js";
+import type { OpenApiDocument, OpenApiVersion } from "./openapi/openapi-types.js";
 
 /** The graceful close's default bound, as the connection servers' own. */
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 /** Options for {@link App}. Every layer implementation can be swapped here. */
-export interface AppOptions extends RouterOptions {
+export interface AppOptions extends RouterOptions, OpenApiAppOptions {
   /** Put error details (name, message, stack) in 500 bodies. Default false. */
   debug?: boolean;
   /** Logger for errors; default pino at `LOG_LEVEL` (info). */
@@ -100,6 +104,8 @@ export class App extends APIRouter {
   private server: ConnectionServer | undefined;
   private lifespanRunner: LifespanRunner | undefined;
   private tracing: ResolvedTraceOptions | undefined;
+  /** The OpenAPI 3.1 document, generated at its first use (lib/openapi). */
+  private openapiDocument: OpenApiDocument | undefined;
   /** Work after responses (background tasks, cleanups) that a graceful close waits for. */
   private readonly pendingWork = new PendingWork();
   private readonly lifespanHandler: (scope: LifespanScope, receive: Parameters<EventApp>[1], send: Parameters<EventApp>[2]) => Promise<void>;
@@ -212,7 +218,8 @@ export class App extends APIRouter {
     const parts: PipelineParts = {
       logger: this.logger,
       debug: this.settings.debug ?? false,
-      routes: this.routes,
+      // The document and docs pages are routes too, left out of the document itself.
+      routes: [...this.routes, ...docsRoutes(this.settings, () => this.openapi())],
       websocketRoutes: this.websocketRoutes,
       mounts: this.mounts,
       middleware: this.userMiddleware,
@@ -230,6 +237,20 @@ export class App extends APIRouter {
     // Chosen here, once per build: the untraced pipeline carries no trace check per request.
     this.pipeline = this.tracing === undefined ? buildPipeline(parts) : buildTracedPipeline(parts, this.tracing);
     return this.pipeline;
+  }
+
+  /**
+   * The OpenAPI document of this app's routes (lib/openapi/generate-openapi.ts), in the version
+   * given or the `openapiVersion` option (default 3.1.0). Generated once, at the first call (the
+   * first request for `/openapi.json`), then cached: routes declared after that are not in it.
+   * Apps mounted with {@link App.mount} are not in it either; each serves its own.
+   *
+   * @throws OpenApiError when the routes cannot be described (duplicate operation IDs, …)
+   */
+  openapi(version: OpenApiVersion = this.settings.openapiVersion ?? "3.1.0"): OpenApiDocument {
+    const { title, version: apiVersion, description, servers } = this.settings;
+    this.openapiDocument ??= generateOpenApi(this.routes, { title, version: apiVersion, description, servers });
+    return version === "3.0.3" ? toOpenApi30(this.openapiDocument) : this.openapiDocument;
   }
 
   private invalidate(): void {

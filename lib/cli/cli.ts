@@ -1,5 +1,5 @@
 /**
- * The `laminar` command: dispatches `serve`, `status`, `trace` and `help`, turns usage errors into exit code 2, and
+ * The `laminar` command: dispatches `serve`, `status`, `trace`, `openapi` and `help`, turns usage errors into exit code 2, and
  * runs one worker in this process or hands the config to the supervisor's master (`--workers > 1`).
  *
  * @module
@@ -12,6 +12,7 @@ import { runSingleWorker, type SingleWorkerDeps } from "./run-single-worker.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
 import { runStatus } from "./status.js";
 import { runTrace } from "./trace-command.js";
+import { runOpenApi } from "./openapi-command.js";
 
 /** Runs the master (`--workers > 1`) and resolves with its exit code. */
 export type RunMaster = (config: ServeConfig) => Promise<number>;
@@ -24,6 +25,8 @@ export interface CliDeps extends SingleWorkerDeps {
   runMaster?: RunMaster;
   /** Where `laminar status` looks for default control sockets; the OS temp directory when absent. */
   socketDir?: string;
+  /** Writes a file (an absolute path): `laminar openapi --output`. */
+  writeFile?(path: string, text: string): Promise<void>;
 }
 
 /**
@@ -49,6 +52,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   }
   if (command === "status") return runStatus(rest, { out: deps.out, err: deps.err, socketDir: deps.socketDir });
   if (command === "trace") return runTrace(rest, deps);
+  if (command === "openapi") return runOpenApi(rest, deps);
   if (command !== "serve") {
     deps.err(command === undefined ? mainHelp() : `laminar: unknown command "${command}"; run laminar --help`);
     return EXIT_USAGE;

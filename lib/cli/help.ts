@@ -85,6 +85,7 @@ export function mainHelp(): string {
     "  status                    show the running masters' workers (laminar status --help)",
     "  trace <module>[:export] [METHOD] <path>   run one request in-process and print its walk through",
     "                            the layers, with µs for each (laminar trace --help)",
+    "  openapi <module>[:export] print the app's OpenAPI document (laminar openapi --help)",
     "  help                      print this help",
     "",
     serveHelp(),

@@ -5,7 +5,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { loadApp } from "./load-app.js";
 import { runCli } from "./cli.js";
 import { processSignals } from "./signals.js";
@@ -21,6 +21,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     signals: processSignals,
     readFile: (path) => readFile(path),
     readConfigFile: (path) => readFileSync(path, "utf8"),
+    writeFile: (path, text) => writeFile(path, text),
     loadApp,
     // Forks compiled workers (dist/lib/supervisor/worker-main.js): --workers > 1 needs the built package.
     runMaster: (config) => runMaster(config),
