@@ -35,6 +35,14 @@ export const SWAGGER_UI_INIT_NAME = "swagger-ui-init.js";
 
 /** Assets change only when the packages are upgraded; the ETag revalidates after that. */
 const ASSET_CACHE_CONTROL = "public, max-age=3600";
+/**
+ * The ReDoc page's Content-Security-Policy: its bundle always shows Redocly's logo from
+ * cdn.redoc.ly in the sidebar (redoc 2.5, no option turns it off); the policy keeps that request
+ * from leaving (the image then hides itself). Styles are inline (styled-components) and search runs
+ * in a blob: worker. Swagger UI gets no such policy: "Try it out" must reach the document's servers.
+ */
+export const REDOC_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; script-src 'self'";
+
 /** A bound on the cached document texts (one per distinct root path: mounts, `--root-path`). */
 const MAX_CACHED_ROOT_PATHS = 16;
 
@@ -113,7 +121,9 @@ export function docsRoutes(options: OpenApiAppOptions, document: () => OpenApiDo
     checkUrl("redocUrl", redocUrl);
     routes.push(
       route(redocUrl, (rootPath) =>
-        new HTMLResponse(redocHtml(`${title} - ReDoc`, { openapi: rootPath + openapiUrl, bundle: rootPath + under(redocUrl, REDOC_ASSETS[0]!.name) })),
+        new HTMLResponse(redocHtml(`${title} - ReDoc`, { openapi: rootPath + openapiUrl, bundle: rootPath + under(redocUrl, REDOC_ASSETS[0]!.name) }), {
+          headers: { "content-security-policy": REDOC_CSP },
+        }),
       ),
       ...REDOC_ASSETS.map((asset) => assetRoute(redocUrl, asset)),
     );

@@ -74,6 +74,7 @@ t.test("the pages and their assets, in-process", async (t) => {
       t.ok(asset.body.length > 0, `${url} has a body`);
     }
   }
+  t.match((await client.get("/redoc")).headers["content-security-policy"], /img-src 'self' data:/, "ReDoc's CDN logo is refused by the page's CSP");
   const docs = (await client.get("/docs")).text;
   t.match(docs, /data-oauth2-redirect-url="\/docs\/oauth2-redirect"/);
   const bundle = await client.get("/docs/swagger-ui-bundle.js");
