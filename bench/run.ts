@@ -141,11 +141,18 @@ async function main(): Promise<number> {
       const seconds = Math.max(1, Math.min(options.duration, 3));
       await measure(tool, target, WORKLOADS[0]!, options, 1); // warm-up
       const probe = await measure(tool, target, WORKLOADS[0]!, options, seconds);
-      const generatorBound = probe.generatorCpu >= GENERATOR_SATURATED && probe.serverCpu < GENERATOR_SATURATED;
-      const verdict = generatorBound
-        ? `the GENERATOR is the bottleneck (${tool} at ${Math.round(probe.generatorCpu * 100)}% of its core, the server at ${Math.round(probe.serverCpu * 100)}%): ` +
-          `results near ${Math.round(probe.rps).toLocaleString("en-US")} req/s are ${tool}'s ceiling, not the server's`
-        : `the server is the bottleneck (server at ${Math.round(probe.serverCpu * 100)}% of its core, ${tool} at ${Math.round(probe.generatorCpu * 100)}%)`;
+      const generatorBound = probe.generatorCpu >= GENERATOR_SATURATED;
+      const serverBound = probe.serverCpu >= GENERATOR_SATURATED;
+      const cpu = `server at ${Math.round(probe.serverCpu * 100)}% of its core, ${tool} at ${Math.round(probe.generatorCpu * 100)}%`;
+      const ceiling = `${Math.round(probe.rps).toLocaleString("en-US")} req/s`;
+      const verdict =
+        generatorBound && !serverBound
+          ? `the GENERATOR is the bottleneck (${cpu}): results near ${ceiling} are ${tool}'s ceiling, not the server's`
+          : generatorBound
+            ? `the generator is near its limit too (${cpu}): results near ${ceiling} may be capped by ${tool}; slower servers are not`
+            : serverBound
+              ? `the server is the bottleneck (${cpu})`
+              : `neither is saturated (${cpu}): the machine is busy with other work, req/s will understate every server`;
       console.log(`calibration, bare uWS GET /hello: ${Math.round(probe.rps).toLocaleString("en-US")} req/s; ${verdict}`);
       calibration = { contender: "bare-uws", workload: WORKLOADS[0]!.name, rps: probe.rps, generatorCpu: probe.generatorCpu, serverCpu: probe.serverCpu, generatorBound, verdict };
       if (own === undefined) {
@@ -201,6 +208,14 @@ async function main(): Promise<number> {
   }
   const targets = checkTargets(samples, workloadNames, labels);
   console.log(formatTargets(targets));
+  // Neither side saturated: something else on the machine took the CPU (other processes, the hypervisor).
+  const contended = samples.filter((s) => s.serverCpu < 0.8 && s.generatorCpu < 0.8);
+  if (contended.length > 0) {
+    console.log(
+      `\nNOTE: in ${contended.length} of ${samples.length} samples neither the server nor ${tool} used 80% of its core: ` +
+        "the machine was busy with other work or throttled; those req/s understate the server (see srv CPU)",
+    );
+  }
   const totalErrors = samples.reduce((sum, s) => sum + s.errors, 0);
   if (totalErrors > 0) console.log(`\nWARNING: ${totalErrors} errors (non-2xx or socket errors) during the run`);
 
@@ -225,6 +240,7 @@ async function main(): Promise<number> {
     quick: options.quick,
     ...version,
     calibration,
+    contendedSamples: contended.length,
     skipped,
     contenders: contenders.map((c) => ({ id: c.id, label: c.label })),
     workloads: WORKLOADS.map((w) => ({ name: w.name, method: w.method, path: w.path })),
