@@ -29,6 +29,7 @@ import { defaultExceptionHandlers, type ErrorClass, type ExceptionHandler } from
 import { DEFAULT_LIMITS } from "../layers/server/connection-server.js";
 import { FindMyWayRouter } from "../layers/router/find-my-way-router.js";
 import { AjvValidator } from "../layers/validator/ajv-validator.js";
+import type { FormLimits } from "../layers/validator/form-limits.js";
 import { FastJsonSerializer } from "../layers/serializer/fast-json-serializer.js";
 import { TsyringeResolver } from "../layers/di/tsyringe-resolver.js";
 import { NodeHttpServer } from "../layers/server/node-http-server.js";
@@ -49,6 +50,8 @@ export interface AppOptions extends RouterOptions, OpenApiAppOptions {
   logger?: Logger;
   /** App-wide request body limit in bytes (default 1 MiB); routes may lower or raise it. */
   maxBodySize?: number;
+  /** App-wide limits and file storage for `form` bodies (layers/validator/form-limits.ts); routes override them. */
+  formLimits?: Partial<FormLimits>;
   /** Startup/teardown around the app's life; what it yields becomes every request's `scope.state`. */
   lifespan?: LifespanHandler;
   /** Layer implementations; the defaults are find-my-way, ajv, fast-json-stringify and tsyringe. */
@@ -232,6 +235,7 @@ export class App extends APIRouter {
         serializer,
         resolver: this.resolver,
         maxBodySize: this.settings.maxBodySize ?? DEFAULT_LIMITS.maxBodySize,
+        formLimits: this.settings.formLimits,
       },
     };
     // Chosen here, once per build: the untraced pipeline carries no trace check per request.

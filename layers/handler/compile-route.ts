@@ -19,7 +19,7 @@ import type { Validator } from "../validator/validator.js";
 import type { Serialize, Serializer } from "../serializer/serializer.js";
 import type { RouteDeclaration, ResponseSchemas, RouteOptions } from "./route-definition.js";
 import type { SchemaLike } from "../validator/schema-types.js";
-import { RequestValidationError, type ValidationIssue } from "../../lib/errors.js";
+import { RequestValidationError, RouteDefinitionError, type ValidationIssue } from "../../lib/errors.js";
 import { deferAfterResponse } from "../middleware/after-response.js";
 import { mergeInputs } from "./merge-schemas.js";
 import { compileInputChecks, type InputTarget } from "./input-checks.js";
@@ -28,6 +28,8 @@ import { isBodylessStatus, isResponse } from "./responses.js";
 import { queueBackgroundTasks } from "./background-tasks.js";
 import { responsePartsOf } from "./response-parts.js";
 import { parseJsonBody, wholeBodyOrRest } from "../validator/request-inputs.js";
+import { compileFormInput, withFormCleanup } from "./form-input.js";
+import { resolveFormLimits, type FormLimits } from "../validator/form-limits.js";
 
 /** What compiling a route needs from the app. */
 export interface RouteCompileContext {
@@ -36,6 +38,8 @@ export interface RouteCompileContext {
   resolver: DependencyResolver;
   /** The app-wide body limit; a route's `bodyLimit` overrides it. */
   maxBodySize: number;
+  /** App-wide form limits; a route's `formLimits` override them. */
+  formLimits?: Partial<FormLimits>;
 }
 
 function isStatusMap(response: ResponseSchemas): response is { readonly [status: number]: SchemaLike } {
@@ -77,6 +81,9 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
   const validateInputs = compileInputChecks(inputs, validator);
   const checkBody = options.body && validator.compile(options.body, { location: "body", coerce: false });
   const bodyLimit = options.bodyLimit ?? context.maxBodySize;
+  if (checkBody !== undefined && options.form !== undefined) throw new RouteDefinitionError(label, "declare `body` (JSON) or `form`, not both");
+  const readForm =
+    options.form && compileFormInput(options.form, validator, resolveFormLimits(context.formLimits, options.formLimits), bodyLimit, label);
 
   const status = options.status ?? 200;
   const schemas = responseSchemasByStatus(options.response, status);
@@ -177,6 +184,8 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
     if (checkBody !== undefined) {
       const whole = wholeBodyOrRest(await receive(), receive, bodyLimit);
       issues = checkBodyBytes(ctx, whole instanceof Promise ? await whole : whole, issues);
+    } else if (readForm !== undefined) {
+      issues = await readForm(ctx, issues);
     }
     if (issues !== undefined) throw new RequestValidationError(issues);
     if (dependencies === null) {
@@ -205,6 +214,8 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
     return respond(result, send, ctx);
   }
 
+  // A form route's temporary files are removed after its response, whichever way it ends.
+  if (readForm !== undefined) return withFormCleanup(route);
   return (checkBody === undefined && dependencies === null ? directRoute : route) as App;
 }
 

@@ -29,6 +29,8 @@ export class RequestContext<S extends ConnectionScope = HttpScope> implements Om
   /** Set by the route when it validated path parameters. */
   params: Record<string, string>;
   body: undefined;
+  /** Set by a route with a `form` (declared only: other routes' contexts do not carry the field). */
+  declare form: undefined;
   deps: Record<string, never>;
   private parsedQuery: Record<string, string | string[]> | undefined;
   private parsedHeaders: Record<string, string> | undefined;

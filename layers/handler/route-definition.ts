@@ -17,6 +17,7 @@ import type { SchemaLike, StaticOf } from "../validator/schema-types.js";
 import type { AnyResponse } from "./responses.js";
 import type { BackgroundTasks } from "./background-tasks.js";
 import type { ResponseParts } from "./response-parts.js";
+import type { FormLimits } from "../validator/form-limits.js";
 
 /** One response schema, or one per status code (FastAPI's `response_model` and `responses`). */
 export type ResponseSchemas = SchemaLike | { readonly [status: number]: SchemaLike };
@@ -33,6 +34,14 @@ export interface RouteOptions {
   cookies?: SchemaLike;
   /** The JSON request body; not coerced (`"5"` is not an integer in JSON). */
   body?: SchemaLike;
+  /**
+   * A form body (`application/x-www-form-urlencoded` or `multipart/form-data`): an object schema
+   * of its fields, text coerced as query parameters are, files declared with `UploadFileSchema()`.
+   * Validated into `form`. A route declares `body` or `form`, not both.
+   */
+  form?: SchemaLike;
+  /** Limits and file storage for `form` bodies; unset ones come from the app's `formLimits`. */
+  formLimits?: Partial<FormLimits>;
   /** Response schema(s): fields not declared never leave the server. */
   response?: ResponseSchemas;
   /** Status of a successful plain return value. Default 200. */
@@ -74,6 +83,8 @@ export interface HandlerContext<O extends RouteOptions = RouteOptions> {
   readonly cookies: StaticOf<O["cookies"], Record<string, string>>;
   /** The validated JSON body; undefined when the route declares no body schema. */
   readonly body: StaticOf<O["body"], undefined>;
+  /** The validated form (text fields and `UploadFile`s); undefined when the route declares no form. */
+  readonly form: StaticOf<O["form"], undefined>;
   readonly deps: ResolvedDeps<O["deps"]>;
   /** The raw body channel, for routes that stream their input instead of declaring a body schema. */
   readonly receive: Receive;
