@@ -5,6 +5,9 @@
  * per request, with that ID), CORS (browser front ends on the origins allowed), compression (large
  * JSON lists). The database opens in the lifespan startup and closes in its shutdown.
  *
+ * Users log in at `POST /token` (OAuth2 password flow); writes need a bearer token with the
+ * `books:write` scope, reads stay open (see `auth.ts`).
+ *
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -19,6 +22,8 @@ import { compression } from "../../layers/middleware/compression.js";
 import { BookstoreDatabase } from "./database.js";
 import { AuthorRepository, BookRepository } from "./repositories.js";
 import { transaction } from "./dependencies.js";
+import { bookstoreAuth } from "./auth.js";
+import { demoUserFrom, seedUsers, UserRepository, type UserSeed } from "./users.js";
 import { Author, AuthorCreate, Book, BookCreate, BookId, BookList, BookQuery, Detail, Health } from "./schemas.js";
 
 /** The default database file: `examples/bookstore/bookstore.db` (git-ignored), also when run from `dist/`. */
@@ -36,6 +41,14 @@ export interface BookstoreOptions extends Pick<AppOptions, "logger" | "debug" | 
    * (comma-separated) or `http://localhost:3000,http://127.0.0.1:3000` (a dev server's).
    */
   corsOrigins?: readonly string[];
+  /** Key signing access tokens (≥ 32 bytes); default `BOOKSTORE_TOKEN_KEY`, else random per process (with a warning). */
+  tokenKey?: string | Uint8Array;
+  /** Access token lifetime in seconds; default 1800. */
+  tokenTtl?: number;
+  /** Users created at startup; default the one in `BOOKSTORE_DEMO_USER=name:password`, if set. */
+  users?: readonly UserSeed[];
+  /** The clock tokens are issued and checked with, ms since the epoch (tests expire tokens with it). */
+  now?: () => number;
 }
 
 function corsOriginsFrom(env: string | undefined): string[] {
@@ -47,6 +60,8 @@ function corsOriginsFrom(env: string | undefined): string[] {
 export function createBookstore(options: BookstoreOptions = {}): App {
   const file = options.databaseFile ?? process.env.BOOKSTORE_DB ?? defaultDatabaseFile();
   const db = new BookstoreDatabase(file);
+  const demoUser = demoUserFrom(process.env.BOOKSTORE_DEMO_USER);
+  const users = options.users ?? (demoUser === undefined ? [] : [demoUser]);
   const app = new App({
     logger: options.logger,
     debug: options.debug,
@@ -55,6 +70,7 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       // A file that cannot be opened fails the startup: the server never starts accepting.
       db.open();
       try {
+        await seedUsers(db, users);
         yield { databaseFile: file };
       } finally {
         db.close();
@@ -76,12 +92,17 @@ export function createBookstore(options: BookstoreOptions = {}): App {
   app.provideValue(BookstoreDatabase, db);
   app.provide(BookRepository, "singleton");
   app.provide(AuthorRepository, "singleton");
+  app.provide(UserRepository, "singleton");
+  const auth = bookstoreAuth({ tokenKey: options.tokenKey, tokenTtl: options.tokenTtl, now: options.now, logger: app.logger });
+  auth.addTokenRoute(app);
+  // Writes list `writer` first: dependencies resolve in declaration order, so the token is checked
+  // before the transaction takes the write lock.
 
   app.get("/health", { response: Health, tags: ["meta"] }, () => ({ status: "ok" as const }));
 
   app.post(
     "/authors",
-    { body: AuthorCreate, response: { 201: Author }, status: 201, deps: { authors: AuthorRepository, tx: transaction }, tags: ["authors"] },
+    { body: AuthorCreate, response: { 201: Author }, status: 201, deps: { writer: auth.writer, authors: AuthorRepository, tx: transaction }, tags: ["authors"] },
     ({ body, deps }) => deps.authors.create(deps.tx, body.name),
   );
 
@@ -95,7 +116,7 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       body: BookCreate,
       response: { 201: Book },
       status: 201,
-      deps: { books: BookRepository, authors: AuthorRepository, tx: transaction },
+      deps: { writer: auth.writer, books: BookRepository, authors: AuthorRepository, tx: transaction },
       tags: ["books"],
     },
     ({ body, deps }) => {
@@ -120,7 +141,7 @@ export function createBookstore(options: BookstoreOptions = {}): App {
 
   app.delete(
     "/books/{id}",
-    { params: BookId, status: 204, deps: { books: BookRepository, tx: transaction }, tags: ["books"] },
+    { params: BookId, status: 204, deps: { writer: auth.writer, books: BookRepository, tx: transaction }, tags: ["books"] },
     ({ params, deps }) => {
       if (!deps.books.delete(deps.tx, params.id)) throw new HttpException(404, "Book not found");
       return new EmptyResponse();

@@ -27,6 +27,11 @@ CREATE TABLE IF NOT EXISTS books (
   created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS books_author ON books(author_id);
+CREATE TABLE IF NOT EXISTS users (
+  username      TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  scopes        TEXT NOT NULL DEFAULT '[]'
+);
 `;
 
 /**

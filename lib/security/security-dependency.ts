@@ -48,14 +48,17 @@ export interface SchemeOptions {
 }
 
 /** What a scheme resolves: `T`, or also `undefined` unless `autoError` is (or defaults to) true. */
-export type Credential<O extends SchemeOptions, T> = O["autoError"] extends true | undefined ? T : T | undefined;
+export type Credential<O extends SchemeOptions, T> = "autoError" extends keyof O ? (O["autoError"] extends true | undefined ? T : T | undefined) : T;
 
 /**
  * A security scheme as a dependency: resolves the credential (`T`), carries its OpenAPI
  * `security` metadata, and builds the scheme's own 401 for code that checks the credential later
  * (a token that does not verify, a password that does not match).
  */
-export interface SecurityDependency<T> extends FunctionDependency<T> {
+export type SecurityDependency<T> = FunctionDependency<T> & SecurityParts;
+
+/** The scheme-level parts of a {@link SecurityDependency}. */
+export interface SecurityParts {
   readonly security: SecurityRequirement;
   /** The `WWW-Authenticate` value of this scheme's 401 answers. */
   readonly challenge: string;

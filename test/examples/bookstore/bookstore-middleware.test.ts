@@ -11,19 +11,21 @@ import { pino } from "pino";
 import { request } from "undici";
 import { silentLogger } from "../../../lib/index.js";
 import { createBookstore } from "../../../examples/bookstore/app.js";
+import { AUTH_OPTIONS, tokenOver } from "./auth-client.js";
 
 type Line = Record<string, unknown>;
 
 t.test("request ID, access log, CORS and compression on the bookstore", async (t) => {
   const lines: Line[] = [];
   const logger = pino({ level: "info", base: null }, { write: (s: string) => void lines.push(JSON.parse(s) as Line) });
-  const app = createBookstore({ databaseFile: join(t.testdir(), "books.db"), logger, corsOrigins: ["https://shop.example"] });
+  const app = createBookstore({ databaseFile: join(t.testdir(), "books.db"), logger, corsOrigins: ["https://shop.example"], ...AUTH_OPTIONS });
   const { url } = await app.listen({ host: "127.0.0.1", port: 0 });
   t.teardown(() => app.close({ timeout: 1_000 }));
+  const authorization = `Bearer ${await tokenOver(url)}`;
 
   const created = await request(`${url}/authors`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-request-id": "trace-7", origin: "https://shop.example" },
+    headers: { "content-type": "application/json", "x-request-id": "trace-7", origin: "https://shop.example", authorization },
     body: JSON.stringify({ name: "Ursula K. Le Guin" }),
   });
   t.equal(created.statusCode, 201);
@@ -53,7 +55,7 @@ t.test("request ID, access log, CORS and compression on the bookstore", async (t
   for (let i = 0; i < 40; i++) {
     const res = await request(`${url}/books`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization },
       body: JSON.stringify({ title: `Earthsea volume ${i}`, authorId, price: 9.5, tags: ["fantasy", "classic"] }),
     });
     t.equal(res.statusCode, 201);

@@ -6,15 +6,17 @@ import { createBookstore } from "../../../examples/bookstore/app.js";
 import { transaction } from "../../../examples/bookstore/dependencies.js";
 import { BookstoreDatabase } from "../../../examples/bookstore/database.js";
 import { AuthorRepository, BookRepository } from "../../../examples/bookstore/repositories.js";
+import { AUTH_OPTIONS, tokenOver, WriterClient } from "./auth-client.js";
 
 type Issue = { loc: Array<string | number>; type: string };
 
-async function started(t: Test): Promise<TestClient> {
-  const app = createBookstore({ databaseFile: join(t.testdir(), "books.db"), logger: silentLogger });
-  const client = new TestClient(app);
+/** A started bookstore and a client logged in as a writer (writes carry its token). */
+async function started(t: Test): Promise<WriterClient> {
+  const app = createBookstore({ databaseFile: join(t.testdir(), "books.db"), logger: silentLogger, ...AUTH_OPTIONS });
+  const client = new WriterClient(app);
   await client.start();
   t.teardown(() => client.stop());
-  return client;
+  return client.login();
 }
 
 async function author(client: TestClient, name = "Frank Herbert"): Promise<number> {
@@ -157,15 +159,16 @@ t.test("the transaction rolls back when the handler throws, and commits otherwis
 });
 
 t.test("over a real socket", async (t) => {
-  const app = createBookstore({ databaseFile: join(t.testdir(), "socket.db"), logger: silentLogger });
+  const app = createBookstore({ databaseFile: join(t.testdir(), "socket.db"), logger: silentLogger, ...AUTH_OPTIONS });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
   t.teardown(() => app.close());
+  const token = await tokenOver(address.url);
   const health = await request(`${address.url}/health`);
   t.equal(health.statusCode, 200);
   t.strictSame(await health.body.json(), { status: "ok" });
   const bad = await request(`${address.url}/books`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
     body: "{not json",
   });
   t.equal(bad.statusCode, 422);

@@ -45,7 +45,7 @@ t.test("good credentials: split at the first colon, UTF-8, any scheme case, spac
 
 t.test("missing or other-scheme credentials: 401 Not authenticated with the challenge", async (t) => {
   const c = client();
-  for (const headers of [{}, { authorization: "" }, { authorization: "Bearer abc" }, { authorization: "Basically " + b64("a:b") }]) {
+  for (const headers of <Array<Record<string, string>>>[{}, { authorization: "" }, { authorization: "Bearer abc" }, { authorization: "Basically " + b64("a:b") }]) {
     const res = await c.get("/me", { headers });
     t.equal(res.status, 401, JSON.stringify(headers));
     t.equal(res.headers["www-authenticate"], CHALLENGE);

@@ -41,7 +41,7 @@ t.test("a good token, whatever the scheme's case and the spaces after it", async
 
 t.test("no bearer credentials: 401, bare Bearer challenge, Not authenticated", async (t) => {
   const c = client();
-  for (const headers of [{}, { authorization: "" }, { authorization: "Basic YTpi" }, { authorization: "Token abc" }, { authorization: "Bearerabc" }]) {
+  for (const headers of <Array<Record<string, string>>>[{}, { authorization: "" }, { authorization: "Basic YTpi" }, { authorization: "Token abc" }, { authorization: "Bearerabc" }]) {
     const res = await c.get("/me", { headers });
     t.equal(res.status, 401, JSON.stringify(headers));
     t.equal(res.headers["www-authenticate"], "Bearer", "no error code when no token was sent (RFC 6750 §3.1)");
