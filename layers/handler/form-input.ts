@@ -85,7 +85,11 @@ export function compileFormInput(schema: SchemaLike, validator: Validator, limit
       const text = fields[field.name];
       if (text !== undefined) {
         delete fields[field.name];
-        found.push({ loc: ["body", field.name], msg: "Value error, Expected UploadFile, received a text field", type: "value_error", input: text });
+        // Reported once: text sent for a file field (and so not "missing" as well).
+        if (!raw.files.has(field.name)) {
+          found.push({ loc: ["body", field.name], msg: "Value error, Expected UploadFile, received a text field", type: "value_error", input: text });
+          raw.files.set(field.name, []);
+        }
       }
     }
     // An empty text value counts as not sent (an HTML form's unfilled input), as in FastAPI.
@@ -124,6 +128,7 @@ function fileIssues(fileFields: readonly FileField[], raw: RawForm, values: Reco
       if (field.required) found.push({ loc, msg: "Field required", type: "missing", input: null });
       continue;
     }
+    if (files.length === 0) continue; // text where the file belongs: already reported
     if (!field.list) {
       if (files.length > 1) found.push({ loc, msg: `Expected one file, received ${files.length}`, type: "value_error", input: files });
       else if (values !== undefined) values[field.name] = files[0];
