@@ -49,6 +49,8 @@ export {
   StreamingResponse,
   OutgoingResponse,
   type ResponseInit,
+  type BodyChunk,
+  type BodySource,
   type SetCookieOptions,
   type DeleteCookieOptions,
 } from "../layers/handler/responses.js";
@@ -56,10 +58,56 @@ export { ResponseHeaders } from "../layers/handler/response-headers.js";
 export { ResponseParts, responseParts } from "../layers/handler/response-parts.js";
 export { BackgroundTasks, backgroundTasks } from "../layers/handler/background-tasks.js";
 export { setCookieHeader, deleteCookieHeader, signCookieValue, unsignCookieValue, type CookieOptions } from "../layers/handler/cookies.js";
+export {
+  EventSourceResponse,
+  formatServerSentEvent,
+  lastEventId,
+  DEFAULT_PING_INTERVAL,
+  type ServerSentEvent,
+  type EventSourceItem,
+  type EventSourceInit,
+} from "../layers/handler/sse.js";
+export { FileResponse, guessMediaType, FILE_CHUNK_SIZE, type FileResponseInit, type FileStat } from "../layers/handler/file-response.js";
+export { staticFiles, type StaticFilesOptions } from "../layers/handler/static-files.js";
+export { contentDisposition, type DispositionType } from "../layers/handler/content-disposition.js";
+export { UploadFile, UploadFileSchema, isFileSchema, type UploadFileSchemaOptions } from "../layers/handler/upload-file.js";
+export { DEFAULT_FORM_LIMITS, type FormLimits } from "../layers/validator/form-limits.js";
 export type { RouteOptions, HandlerContext, Handler } from "../layers/handler/route-definition.js";
-export { dependency, type FunctionDependency, type DependencySpec } from "../layers/di/dependency.js";
+export { dependency, type FunctionDependency, type DependencySpec, type SecurityRequirement } from "../layers/di/dependency.js";
 export type { Lifetime } from "../layers/di/resolver.js";
 export { DEFAULT_LIMITS, type ServerLimits, type ListenOptions, type ConnectionServer } from "../layers/server/connection-server.js";
 export { Type, type Static } from "@sinclair/typebox";
 export { TsyringeResolver, REQUEST_SCOPE } from "../layers/di/tsyringe-resolver.js";
 export { injectable, inject, singleton } from "../layers/di/decorators.js";
+export { apiKeyHeader, apiKeyQuery, apiKeyCookie, API_KEY_CHALLENGE, type ApiKeyOptions } from "./security/api-key.js";
+export { httpBasic, parseBasicCredentials, type BasicCredentials, type HttpBasicOptions } from "./security/http-basic.js";
+export { httpBearer, readBearerToken, bearerChallenge, type HttpBearerOptions } from "./security/http-bearer.js";
+export { oauth2PasswordBearer, type OAuth2PasswordBearerOptions } from "./security/oauth2-password-bearer.js";
+export { requireScopes, type Principal, type VerifyContext, type VerifyToken } from "./security/require-scopes.js";
+export { readPasswordForm, parsePasswordForm, type PasswordRequestForm, type PasswordFormOptions } from "./security/password-form.js";
+export { safeCompare } from "./security/safe-compare.js";
+export { hashPassword, verifyPassword, needsRehash, DEFAULT_SCRYPT_PARAMS, type ScryptParams } from "./security/password-hash.js";
+export { signJwt, verifyJwt, type JwtClaims, type SignJwtOptions, type VerifyJwtOptions } from "./security/jwt-hs256.js";
+export {
+  NOT_AUTHENTICATED,
+  INVALID_CREDENTIALS,
+  NOT_ENOUGH_PERMISSIONS,
+  type SecurityDependency,
+  type SchemeOptions,
+} from "./security/security-dependency.js";
+export { generateOpenApi, summaryFromName } from "./openapi/generate-openapi.js";
+export { toOpenApi30, convertSchema } from "./openapi/openapi-30.js";
+export { OpenApiError } from "./openapi/openapi-error.js";
+export { docsRoutes, type OpenApiAppOptions } from "./openapi/docs-routes.js";
+export type {
+  OpenApiDocument,
+  OpenApiVersion,
+  OpenApiMetadata,
+  OpenApiServer,
+  OpenApiOperation,
+  OpenApiParameter,
+  OpenApiResponse,
+} from "./openapi/openapi-types.js";
+export { traceOf, TRACE_KEY, type TraceRecord, type TraceSpan, type TraceLayer, type TracedRoute, type ScopeSummary } from "./trace/trace-record.js";
+export type { TraceOptions } from "./trace/trace-options.js";
+export { formatTrace, type TracedResponse } from "./trace/waterfall.js";

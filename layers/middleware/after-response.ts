@@ -28,17 +28,24 @@ export function deferAfterResponse(scope: HttpScope, task: AfterResponseTask): v
 /**
  * Runs the deferred tasks of a request, in order. A failing task is logged and does not stop the
  * others: the response is gone, so there is nobody left to tell but the log.
+ *
+ * A task may itself defer more work (a background task that registers a cleanup, a cleanup that
+ * schedules a follow-up); that work runs after the current batch, so nothing registered while the
+ * list is draining is lost.
  */
 export async function runAfterResponse(scope: HttpScope, logger: Logger): Promise<void> {
-  const tasks = scope.extensions?.[KEY] as AfterResponseTask[] | undefined;
-  if (tasks === undefined) return;
-  delete scope.extensions![KEY];
-  for (const task of tasks) {
-    try {
-      await task();
-    } catch (error) {
-      logger.error({ err: error, method: scope.method, path: scope.path, requestId: requestIdOf(scope) }, "error in after-response task");
+  let tasks = scope.extensions?.[KEY] as AfterResponseTask[] | undefined;
+  while (tasks !== undefined) {
+    // Detach the batch first, so a registration made while it runs starts the next one.
+    delete scope.extensions![KEY];
+    for (const task of tasks) {
+      try {
+        await task();
+      } catch (error) {
+        logger.error({ err: error, method: scope.method, path: scope.path, requestId: requestIdOf(scope) }, "error in after-response task");
+      }
     }
+    tasks = scope.extensions?.[KEY] as AfterResponseTask[] | undefined;
   }
 }
 

@@ -8,6 +8,7 @@
  * @module
  */
 import type { RouteOptions } from "../../layers/handler/route-definition.js";
+import { isFileSchema } from "../../layers/handler/upload-file.js";
 import type { JsonSchema } from "../../layers/validator/validator.js";
 import type { OpenApiRequestBody } from "./openapi-types.js";
 import type { SchemaComponents } from "./schema-components.js";
@@ -16,26 +17,20 @@ import type { SchemaComponents } from "./schema-components.js";
 export const FILE_FIELD_SCHEMA: JsonSchema = { type: "string", contentMediaType: "application/octet-stream" };
 
 /**
- * True for a form field that carries a file. HOOK: the `form` route option (urlencoded and
- * multipart bodies) is being added in parallel; until its file-field marker is known, a field
- * counts as a file when its schema says binary content the JSON Schema way (`contentMediaType`,
- * `format: "binary"`) or is TypeBox's `Type.Uint8Array()`. Adjust here when `form` lands.
+ * A form schema with its file fields (and arrays of them) written as {@link FILE_FIELD_SCHEMA}. A
+ * file field is recognised by the same test the form parser uses ({@link isFileSchema}), so the
+ * document and the parser never disagree about which fields are uploads.
  */
-export function isFileField(schema: JsonSchema): boolean {
-  return typeof schema.contentMediaType === "string" || schema.format === "binary" || schema.type === "Uint8Array";
-}
-
-/** A form schema with its file fields (and arrays of them) written as {@link FILE_FIELD_SCHEMA}. */
 function formContent(schema: JsonSchema): { mediaType: string; schema: JsonSchema } {
   const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
   let files = false;
   const converted: Record<string, JsonSchema> = {};
   for (const [name, field] of Object.entries(properties)) {
     const items = field.items as JsonSchema | undefined;
-    if (isFileField(field)) {
+    if (isFileSchema(field)) {
       files = true;
       converted[name] = { ...FILE_FIELD_SCHEMA, ...(typeof field.description === "string" ? { description: field.description } : {}) };
-    } else if (field.type === "array" && items !== undefined && !Array.isArray(items) && isFileField(items)) {
+    } else if (field.type === "array" && items !== undefined && !Array.isArray(items) && isFileSchema(items)) {
       files = true;
       converted[name] = { ...field, items: FILE_FIELD_SCHEMA };
     } else {

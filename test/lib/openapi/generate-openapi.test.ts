@@ -12,6 +12,7 @@ import { silentLogger } from "../../../lib/logger.js";
 import { TestClient } from "../../../lib/test-client.js";
 import { RouteDefinitionError } from "../../../lib/errors.js";
 import { EmptyResponse } from "../../../layers/handler/responses.js";
+import { UploadFileSchema } from "../../../layers/handler/upload-file.js";
 import { dependency } from "../../../layers/di/dependency.js";
 import { generateOpenApi, summaryFromName } from "../../../lib/openapi/generate-openapi.js";
 import { OpenApiError } from "../../../lib/openapi/openapi-error.js";
@@ -285,14 +286,21 @@ t.test("security schemes from dependencies", async (t) => {
   t.throws(() => conflict.openapi(), { name: "OpenApiError", message: /"OAuth2PasswordBearer" is defined twice .* GET \/b/ });
 });
 
-t.test("form bodies (the `form` option, read structurally until it lands)", async (t) => {
+t.test("form bodies: urlencoded without files, multipart with UploadFileSchema or binary fields, and base64 text stays text", async (t) => {
   const routes = [
     { methods: ["POST"], path: "/login", handler: () => ({}), options: { form: Type.Object({ username: Type.String(), password: Type.String() }) } },
     {
       methods: ["POST"],
       path: "/upload",
       handler: () => ({}),
-      options: { form: Type.Object({ title: Type.String(), file: Type.Uint8Array(), more: Type.Array(Type.String({ contentMediaType: "image/png" })) }) },
+      options: {
+        form: Type.Object({
+          title: Type.String(),
+          file: UploadFileSchema({ description: "the cover" }),
+          more: Type.Array(Type.String({ contentMediaType: "image/png" })),
+          encoded: Type.String({ contentMediaType: "image/png", contentEncoding: "base64" }),
+        }),
+      },
     },
   ];
   const document = generateOpenApi(routes as never);
@@ -300,7 +308,11 @@ t.test("form bodies (the `form` option, read structurally until it lands)", asyn
   const upload = op(document, "/upload", "post").requestBody!.content;
   t.same(Object.keys(upload), ["multipart/form-data"]);
   t.match(upload["multipart/form-data"]!.schema, {
-    properties: { file: { type: "string", contentMediaType: "application/octet-stream" }, more: { items: { type: "string", contentMediaType: "application/octet-stream" } } },
+    properties: {
+      file: { type: "string", contentMediaType: "application/octet-stream", description: "the cover" },
+      more: { items: { type: "string", contentMediaType: "application/octet-stream" } },
+      encoded: { type: "string", contentEncoding: "base64" },
+    },
   });
   t.ok((await validateDocument(document)).valid, "valid 3.1");
   const v30 = generateOpenApi(routes as never, { openapiVersion: "3.0.3" });
