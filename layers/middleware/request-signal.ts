@@ -2,16 +2,19 @@
  * The request's `AbortSignal`: how a handler learns that its answer is no longer wanted, so it can
  * stop work (pass it to `fetch`, a database driver, or check it in a loop).
  *
- * A layer that gives up on a request (today {@link requestTimeout}) calls {@link abortRequest};
+ * A layer that gives up on a request calls {@link abortRequest}: {@link requestTimeout} when the
+ * time limit passes, and the streaming body writer (`StreamingResponse`, `EventSourceResponse`)
+ * when the client goes away while it streams;
  * handlers call {@link requestSignal} with their scope (`requestSignal(ctx.scope)`). The controller
  * lives in `scope.extensions`, created by whichever side comes first, so a request whose handler
  * never asks and that never times out allocates nothing, and a handler that asks after the abort
  * still gets an aborted signal. Several producers share the one controller: the first abort wins
  * and its reason is `signal.reason`.
  *
- * Deliberately left out: client disconnects. The event interface reports a disconnect only through
- * `receive()`, which the handler owns (reading it in the background would steal body events); the
- * adapters would have to abort the signal from their socket-close listeners.
+ * Not covered: a client that disconnects while an ordinary (non-streaming) handler is still
+ * computing. The event interface reports a disconnect only through `receive()`, which the handler
+ * owns until its body is read (reading it in the background would steal body events); a streaming
+ * response watches `receive()` itself once the body is consumed, which is why it can abort.
  *
  * @module
  */
