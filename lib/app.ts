@@ -48,7 +48,11 @@ export interface AppOptions extends RouterOptions, OpenApiAppOptions {
   debug?: boolean;
   /** Logger for errors; default pino at `LOG_LEVEL` (info). */
   logger?: Logger;
-  /** App-wide request body limit in bytes (default 1 MiB); routes may lower or raise it. */
+  /**
+   * App-wide request body limit in bytes (default 1 MiB); routes may lower or raise it with
+   * `bodyLimit`. The connection server's own ceiling is this limit, raised to the largest route
+   * `bodyLimit`, unless `listen({ maxBodySize })` sets it explicitly.
+   */
   maxBodySize?: number;
   /** App-wide limits and file storage for `form` bodies (layers/validator/form-limits.ts); routes override them. */
   formLimits?: Partial<FormLimits>;
@@ -257,6 +261,21 @@ export class App extends APIRouter {
     return version === "3.0.3" ? toOpenApi30(this.openapiDocument) : this.openapiDocument;
   }
 
+  /**
+   * The body ceiling for the connection server: the app-wide limit, raised to the largest route
+   * `bodyLimit`, so that a route declaring a larger limit (an upload) is reachable at all. The
+   * server's ceiling only rejects early (413 by `Content-Length`); each route still enforces its
+   * own limit while reading, so the other routes keep the app-wide one.
+   */
+  private serverBodyLimit(): number {
+    let limit = this.settings.maxBodySize ?? DEFAULT_LIMITS.maxBodySize;
+    for (const route of this.routes) {
+      const routeLimit = route.options.bodyLimit;
+      if (routeLimit !== undefined && routeLimit > limit) limit = routeLimit;
+    }
+    return limit;
+  }
+
   private invalidate(): void {
     this.pipeline = undefined;
   }
@@ -278,7 +297,7 @@ export class App extends APIRouter {
     this.lifespanRunner = runner;
     try {
       const address = await server.listen(this.handle, {
-        maxBodySize: this.settings.maxBodySize,
+        maxBodySize: this.serverBodyLimit(),
         logger: this.logger,
         ...options,
         state,

@@ -8,13 +8,19 @@
  * Users log in at `POST /token` (OAuth2 password flow); writes need a bearer token with the
  * `books:write` scope, reads stay open (see `auth.ts`).
  *
+ * Books have cover images: `PUT /books/{id}/cover` (a multipart upload), `GET /books/{id}/cover`
+ * (a file response, with ETag, 304 and ranges), `DELETE /books/{id}/cover` (see `covers.ts`).
+ *
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
+import { Type } from "@sinclair/typebox";
+import { dirname, join } from "node:path";
 import { App, type AppOptions } from "../../lib/app.js";
 import { HttpException, RequestValidationError } from "../../lib/errors.js";
 import { EmptyResponse } from "../../layers/handler/responses.js";
+import { FileResponse } from "../../layers/handler/file-response.js";
+import { UploadFileSchema } from "../../layers/handler/upload-file.js";
 import { requestId } from "../../layers/middleware/request-id.js";
 import { accessLog } from "../../layers/middleware/access-log.js";
 import { cors } from "../../layers/middleware/cors.js";
@@ -24,6 +30,7 @@ import { AuthorRepository, BookRepository } from "./repositories.js";
 import { transaction } from "./dependencies.js";
 import { bookstoreAuth } from "./auth.js";
 import { demoUserFrom, seedUsers, UserRepository, type UserSeed } from "./users.js";
+import { Cover, CoverFiles, CoverRepository, describeCover, MAX_COVER_SIZE } from "./covers.js";
 import { Author, AuthorCreate, Book, BookCreate, BookId, BookList, BookQuery, Detail, Health } from "./schemas.js";
 
 /** The default database file: `examples/bookstore/bookstore.db` (git-ignored), also when run from `dist/`. */
@@ -36,6 +43,8 @@ export function defaultDatabaseFile(): string {
 export interface BookstoreOptions extends Pick<AppOptions, "logger" | "debug" | "server"> {
   /** SQLite file; default `BOOKSTORE_DB` or {@link defaultDatabaseFile}. */
   databaseFile?: string;
+  /** Directory of cover images; default `BOOKSTORE_COVERS`, else `covers/` beside the database file. */
+  coversDirectory?: string;
   /**
    * Origins a browser front end may call the API from (CORS); default `BOOKSTORE_CORS_ORIGINS`
    * (comma-separated) or `http://localhost:3000,http://127.0.0.1:3000` (a dev server's).
@@ -60,6 +69,7 @@ function corsOriginsFrom(env: string | undefined): string[] {
 export function createBookstore(options: BookstoreOptions = {}): App {
   const file = options.databaseFile ?? process.env.BOOKSTORE_DB ?? defaultDatabaseFile();
   const db = new BookstoreDatabase(file);
+  const coverFiles = new CoverFiles(options.coversDirectory ?? process.env.BOOKSTORE_COVERS ?? join(dirname(file), "covers"));
   const demoUser = demoUserFrom(process.env.BOOKSTORE_DEMO_USER);
   const users = options.users ?? (demoUser === undefined ? [] : [demoUser]);
   const app = new App({
@@ -70,6 +80,7 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       // A file that cannot be opened fails the startup: the server never starts accepting.
       db.open();
       try {
+        coverFiles.open();
         await seedUsers(db, users);
         yield { databaseFile: file };
       } finally {
@@ -93,6 +104,8 @@ export function createBookstore(options: BookstoreOptions = {}): App {
   app.provide(BookRepository, "singleton");
   app.provide(AuthorRepository, "singleton");
   app.provide(UserRepository, "singleton");
+  app.provide(CoverRepository, "singleton");
+  app.provideValue(CoverFiles, coverFiles);
   const auth = bookstoreAuth({ tokenKey: options.tokenKey, tokenTtl: options.tokenTtl, now: options.now, logger: app.logger });
   auth.addTokenRoute(app);
   // Writes list `writer` first: dependencies resolve in declaration order, so the token is checked
@@ -141,9 +154,76 @@ export function createBookstore(options: BookstoreOptions = {}): App {
 
   app.delete(
     "/books/{id}",
-    { params: BookId, status: 204, deps: { writer: auth.writer, books: BookRepository, tx: transaction }, tags: ["books"] },
-    ({ params, deps }) => {
+    {
+      params: BookId,
+      status: 204,
+      deps: { writer: auth.writer, books: BookRepository, covers: CoverRepository, files: CoverFiles, tx: transaction },
+      tags: ["books"],
+    },
+    ({ params, deps, background }) => {
+      const cover = deps.covers.find(deps.tx, params.id);
+      // The cover row goes with the book (ON DELETE CASCADE); its file once the deletion is committed.
       if (!deps.books.delete(deps.tx, params.id)) throw new HttpException(404, "Book not found");
+      if (cover !== undefined) background.add((name) => deps.files.remove(name), cover.file);
+      return new EmptyResponse();
+    },
+  );
+
+  app.put(
+    "/books/{id}/cover",
+    {
+      params: BookId,
+      form: Type.Object({ cover: UploadFileSchema({ description: "A PNG, JPEG, GIF or WebP image" }) }),
+      // One file of at most MAX_COVER_SIZE; the body limit leaves room for the multipart framing.
+      formLimits: { maxFileSize: MAX_COVER_SIZE, maxFiles: 1, maxFields: 4 },
+      bodyLimit: MAX_COVER_SIZE + 64 * 1024,
+      response: { 200: Cover, 404: Detail, 415: Detail },
+      deps: { writer: auth.writer, books: BookRepository, covers: CoverRepository, files: CoverFiles, tx: transaction },
+      tags: ["covers"],
+      summary: "Upload a book's cover image",
+    },
+    async ({ params, form, deps, background }) => {
+      if (!deps.books.exists(deps.tx, params.id)) throw new HttpException(404, "Book not found");
+      const previous = deps.covers.find(deps.tx, params.id);
+      const { file, mediaType } = await deps.files.store(params.id, form.cover);
+      const cover = { bookId: params.id, file, mediaType, size: form.cover.size };
+      try {
+        deps.covers.put(deps.tx, cover);
+      } catch (error) {
+        await deps.files.remove(file);
+        throw error;
+      }
+      // Background tasks run only after a successful response, i.e. after the commit: the old file
+      // is never removed while the committed row still points at it.
+      if (previous !== undefined) background.add((name) => deps.files.remove(name), previous.file);
+      return describeCover(cover);
+    },
+  );
+
+  app.get(
+    "/books/{id}/cover",
+    {
+      params: BookId,
+      response: { 404: Detail },
+      deps: { covers: CoverRepository, files: CoverFiles },
+      tags: ["covers"],
+      summary: "Download a book's cover image",
+    },
+    ({ params, deps }) => {
+      const cover = deps.covers.get(params.id);
+      if (cover === undefined) throw new HttpException(404, "Cover not found");
+      // no-cache: clients keep the image but revalidate it (ETag -> 304), so a new cover shows at once.
+      return new FileResponse(deps.files.pathOf(cover.file), { mediaType: cover.mediaType, headers: { "cache-control": "no-cache" } });
+    },
+  );
+
+  app.delete(
+    "/books/{id}/cover",
+    { params: BookId, status: 204, deps: { writer: auth.writer, covers: CoverRepository, files: CoverFiles, tx: transaction }, tags: ["covers"] },
+    ({ params, deps, background }) => {
+      const cover = deps.covers.find(deps.tx, params.id);
+      if (cover === undefined || !deps.covers.delete(deps.tx, params.id)) throw new HttpException(404, "Cover not found");
+      background.add((name) => deps.files.remove(name), cover.file);
       return new EmptyResponse();
     },
   );

@@ -27,6 +27,12 @@ CREATE TABLE IF NOT EXISTS books (
   created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS books_author ON books(author_id);
+CREATE TABLE IF NOT EXISTS covers (
+  book_id    INTEGER PRIMARY KEY REFERENCES books(id) ON DELETE CASCADE,
+  file       TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size       INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS users (
   username      TEXT PRIMARY KEY,
   password_hash TEXT NOT NULL,

@@ -62,8 +62,10 @@ export class BookRepository {
   private readonly pageByTag: BetterSqlite3.Statement<[string, number, number], BookRow>;
   private readonly insert: BetterSqlite3.Statement<[string, number, number, string, string]>;
   private readonly remove: BetterSqlite3.Statement<[number]>;
+  private readonly existsInTx: BetterSqlite3.Statement<[number]>;
 
   constructor(@inject(BookstoreDatabase) db: BookstoreDatabase) {
+    this.existsInTx = db.writer.prepare("SELECT 1 FROM books WHERE id = ?");
     this.insert = db.writer.prepare("INSERT INTO books (title, author_id, price, tags, created_at) VALUES (?, ?, ?, ?, ?)");
     this.remove = db.writer.prepare("DELETE FROM books WHERE id = ?");
     // Prepared once: reads on the reader, writes on the writer (the connection every Transaction holds).
@@ -90,6 +92,11 @@ export class BookRepository {
     const tags = input.tags ?? [];
     const result = this.insert.run(input.title, input.authorId, input.price, JSON.stringify(tags), createdAt);
     return { id: Number(result.lastInsertRowid), title: input.title, authorId: input.authorId, price: input.price, tags, createdAt };
+  }
+
+  /** Looks inside the transaction: a book deleted by a request that committed first does not count. */
+  exists(_tx: Transaction, id: number): boolean {
+    return this.existsInTx.get(id) !== undefined;
   }
 
   /** True when a book was deleted. */

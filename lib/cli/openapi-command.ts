@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { logToStderrByDefault } from "../logger.js";
 import { resolve } from "node:path";
 import type { App } from "../app.js";
 import type { OpenApiVersion } from "../openapi/openapi-types.js";
@@ -112,6 +113,8 @@ export async function runOpenApi(argv: readonly string[], deps: OpenApiCommandDe
     return EXIT_USAGE;
   }
   let app: App;
+  // The app's own log lines (startup warnings) must not mix with what this command prints.
+  logToStderrByDefault();
   try {
     app = await deps.loadApp(args.target, deps.cwd);
   } catch (error) {

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { logToStderrByDefault } from "../logger.js";
 import { resolve } from "node:path";
 import type { App } from "../app.js";
 import type { HeaderList } from "../../layers/adapter/events.js";
@@ -159,6 +160,8 @@ export async function runTrace(argv: readonly string[], deps: TraceCommandDeps):
     }
   }
   let app: App;
+  // The app's own log lines (startup warnings) must not mix with what this command prints.
+  logToStderrByDefault();
   try {
     app = await deps.loadApp(request.target, deps.cwd);
   } catch (error) {
