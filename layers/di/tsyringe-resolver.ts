@@ -16,6 +16,15 @@
  *   disposed with that request's container. A singleton that needs a request-scoped class (or
  *   {@link REQUEST_SCOPE}) fails with a clear error instead of capturing the first request's instance.
  *
+ * The fast path: a request-scoped or transient class whose constructor takes no parameters (the
+ * common case: a per-request log, a unit of work) is constructed by laminar itself and kept in a
+ * small per-request table, without a child container. A child container costs several
+ * microseconds per request (tsyringe copies every container-scoped registration into it, and it
+ * must be disposed after the response); a `new` costs nothing. Semantics are kept: one instance
+ * per request for "request", one per use for "transient", `dispose()` called after the response.
+ * When a request also needs the container (a class with constructor parameters), the instances
+ * already made are handed to it, so a request still sees one instance of each request-scoped class.
+ *
  * Class tokens that were never registered resolve as tsyringe resolves them: constructed per use
  * (transient) in the request container. This keeps registration order free (a route may be
  * declared before its services are registered). A class that cannot be constructed that way (its
@@ -76,6 +85,29 @@ function notConstructible(token: Constructor<unknown>): Error {
   );
 }
 
+/** True when `token`'s constructor takes no parameters at all (none declared, none injected, none inherited). */
+function takesNoParameters(token: Constructor<unknown>): boolean {
+  if (token.length !== 0) return false;
+  // getMetadata (not own): a subclass without its own constructor inherits its parent's parameters.
+  const paramTypes = Reflect.getMetadata("design:paramtypes", token) as unknown[] | undefined;
+  if (paramTypes !== undefined && paramTypes.length > 0) return false;
+  return Reflect.getMetadata("injectionTokens", token) === undefined;
+}
+
+/** A request's class instances: the fast path's table, and the child container once one is needed. */
+interface RequestClasses {
+  readonly instances: Map<Constructor<unknown>, unknown>;
+  container: DependencyContainer | undefined;
+  /** Fast-path instances with a `dispose()`, in construction order. */
+  readonly disposables: Array<{ dispose(): unknown }>;
+  /** Whether the after-response cleanup is registered (once per request, by the graph that needed it). */
+  cleanup: boolean;
+}
+
+function isDisposable(instance: unknown): instance is { dispose(): unknown } {
+  return typeof (instance as { dispose?: unknown } | null)?.dispose === "function";
+}
+
 /**
  * `DependencyResolver` backed by tsyringe.
  *
@@ -90,6 +122,8 @@ export class TsyringeResolver implements DependencyResolver, ClassResolver {
   readonly container: DependencyContainer;
   private readonly singletons: DependencyContainer;
   private readonly lifetimes = new Map<Constructor<unknown>, Lifetime>();
+  /** Request-scoped and transient classes laminar constructs itself (see the module doc). */
+  private readonly plain = new Set<Constructor<unknown>>();
   private readonly overrides = new OverrideTable();
   /** The `scope.extensions` key of this resolver's request container (two apps never share one). */
   private readonly extensionKey = `laminar.di.container.${++resolverCount}`;
@@ -121,6 +155,8 @@ export class TsyringeResolver implements DependencyResolver, ClassResolver {
     }
     if (!isConstructible(token)) throw notConstructible(token);
     const cls = token as unknown as new (...args: unknown[]) => T;
+    if (lifetime !== "singleton" && takesNoParameters(token)) this.plain.add(token);
+    else this.plain.delete(token);
     switch (lifetime) {
       case "singleton":
         this.singletons.register(cls, { useClass: cls }, { lifecycle: Lifecycle.Singleton });
@@ -160,6 +196,7 @@ export class TsyringeResolver implements DependencyResolver, ClassResolver {
     const cls = token as unknown as new (...args: unknown[]) => T;
     this.container.register(cls, { useValue: value });
     this.singletons.register(cls, { useValue: value });
+    this.plain.delete(token);
     this.lifetimes.set(token, "singleton");
   }
 
@@ -186,11 +223,21 @@ export class TsyringeResolver implements DependencyResolver, ClassResolver {
 
   /** Resolves a class token for one request (called by compiled graphs). */
   resolve(token: Constructor<unknown>, request: ClassRequest): unknown {
-    if (this.lifetimes.get(token) === "singleton") return this.singletons.resolve(token as never);
-    const requestContainer = (request.classScope as DependencyContainer | undefined) ?? this.openRequestContainer(request);
-    return requestContainer.resolve(token as never);
+    const lifetime = this.lifetimes.get(token);
+    if (lifetime === "singleton") return this.singletons.resolve(token as never);
+    const classes = (request.classScope as RequestClasses | undefined) ?? this.requestClasses(request);
+    if (classes.container === undefined && this.plain.has(token)) {
+      if (lifetime === "request" && classes.instances.has(token)) return classes.instances.get(token);
+      const instance = new (token as new () => unknown)();
+      if (lifetime === "request") classes.instances.set(token, instance);
+      if (isDisposable(instance)) {
+        classes.disposables.push(instance);
+        this.cleanUpAfterResponse(classes, request);
+      }
+      return instance;
+    }
+    return this.openRequestContainer(classes, request).resolve(token as never);
   }
-
   /**
    * Disposes the singletons (tsyringe calls their `dispose()`) and, when the resolver created it,
    * the app container. Call once at shutdown (the lifespan's end); the resolver is unusable after.
@@ -201,25 +248,49 @@ export class TsyringeResolver implements DependencyResolver, ClassResolver {
   }
 
   /**
-   * The request's container: one per request and resolver, kept in `scope.extensions` so that two
-   * graphs resolved for the same request (an app's dependencies, then a route's) share
-   * request-scoped instances. The graph that creates it disposes it after the response.
+   * The request's class state: one per request and resolver, kept in `scope.extensions` so that
+   * two graphs resolved for the same request (an app's dependencies, then a route's) share
+   * request-scoped instances.
    */
-  private openRequestContainer(request: ClassRequest): DependencyContainer {
-    const scope = request.scope;
-    const extensions = (scope.extensions ??= {});
-    let child = extensions[this.extensionKey] as DependencyContainer | undefined;
-    if (child === undefined) {
-      const created = this.container.createChildContainer();
-      created.register<ConnectionScope>(REQUEST_SCOPE, { useValue: scope });
-      extensions[this.extensionKey] = created;
-      request.defer("after-response", () => {
-        delete extensions[this.extensionKey];
-        return created.dispose();
-      });
-      child = created;
+  private requestClasses(request: ClassRequest): RequestClasses {
+    const extensions = (request.scope.extensions ??= {});
+    let classes = extensions[this.extensionKey] as RequestClasses | undefined;
+    if (classes === undefined) {
+      classes = { instances: new Map(), container: undefined, disposables: [], cleanup: false };
+      extensions[this.extensionKey] = classes;
     }
-    request.classScope = child;
-    return child;
+    request.classScope = classes;
+    return classes;
+  }
+
+  /**
+   * The request's child container, created at the first class that needs tsyringe; the instances
+   * the fast path already made for this request are registered in it, so constructor injection
+   * receives those same instances.
+   */
+  private openRequestContainer(classes: RequestClasses, request: ClassRequest): DependencyContainer {
+    if (classes.container !== undefined) return classes.container;
+    const created = this.container.createChildContainer();
+    created.register<ConnectionScope>(REQUEST_SCOPE, { useValue: request.scope });
+    for (const [token, instance] of classes.instances) created.register(token as never, { useValue: instance });
+    classes.container = created;
+    this.cleanUpAfterResponse(classes, request);
+    return created;
+  }
+
+  /**
+   * Registers, once per request, the cleanup that forgets the request's classes and disposes what
+   * was constructed for it (fast-path instances newest first, then the container, which disposes
+   * what tsyringe constructed). Registered by the graph that first needed it, after the response.
+   */
+  private cleanUpAfterResponse(classes: RequestClasses, request: ClassRequest): void {
+    if (classes.cleanup) return;
+    classes.cleanup = true;
+    const extensions = request.scope.extensions!;
+    request.defer("after-response", async () => {
+      delete extensions[this.extensionKey];
+      for (let i = classes.disposables.length - 1; i >= 0; i--) await classes.disposables[i]!.dispose();
+      await classes.container?.dispose();
+    });
   }
 }

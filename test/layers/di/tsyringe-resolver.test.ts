@@ -261,3 +261,66 @@ t.test("a synchronous graph resolves without awaiting per dependency", async (t)
   await asyncDone;
   t.same(asyncOrder, ["next tick", "resolved"], "control: an async factory does take extra ticks");
 });
+
+t.test("the fast path (classes without constructor parameters) keeps tsyringe's lifetimes and disposal", async (t) => {
+  const log: string[] = [];
+  let made = 0;
+  class Unit {
+    readonly id = ++made;
+    dispose(): void {
+      log.push(`unit ${this.id} disposed`);
+    }
+  }
+  class Scratch {
+    readonly id = ++made;
+    dispose(): void {
+      log.push(`scratch ${this.id} disposed`);
+    }
+  }
+  @injectable()
+  class Service {
+    constructor(readonly unit: Unit) {}
+  }
+  @injectable()
+  class Base {
+    constructor(@inject(REQUEST_SCOPE) readonly scope: HttpScope) {}
+  }
+  // No constructor of its own: inherits Base's injected parameter, so it must not take the fast path.
+  @injectable()
+  class Derived extends Base {}
+
+  const resolver = new TsyringeResolver();
+  resolver.register(Unit, "request");
+  resolver.register(Scratch, "transient");
+  resolver.register(Service, "request");
+  resolver.register(Derived, "request");
+
+  const inputs = fakeInputs();
+  const first = await mustCompile(resolver, { a: Unit, b: Unit, s1: Scratch, s2: Scratch }).resolve(inputs);
+  t.equal(first.values.a, first.values.b, "one request-scoped instance per request");
+  t.not(first.values.s1, first.values.s2, "a transient is new at every use");
+  // A class that needs the container, resolved later in the same request, receives the same instance.
+  const second = await mustCompile(resolver, { service: Service, unit: Unit, derived: Derived }).resolve(inputs);
+  t.equal((second.values.service as Service).unit, first.values.a, "constructor injection sees the fast path's instance");
+  t.equal(second.values.unit, first.values.a);
+  t.equal((second.values.derived as Derived).scope, inputs.scope, "an inherited injected parameter is honoured");
+  t.ok(second.exits.empty, "the first graph owns the request's cleanup");
+
+  const other = await mustCompile(resolver, { a: Unit }).resolve(fakeInputs());
+  t.not(other.values.a, first.values.a, "another request, another instance");
+
+  await first.exits.run("after-handler", undefined);
+  t.same(log, [], "nothing disposed before the response");
+  await first.exits.run("after-response", undefined);
+  t.same(log, [`scratch ${(first.values.s2 as Scratch).id} disposed`, `scratch ${(first.values.s1 as Scratch).id} disposed`, `unit ${(first.values.a as Unit).id} disposed`], "newest first, each once");
+  t.same(inputs.scope.extensions, {}, "the request's classes are forgotten");
+  await finish(other);
+  t.equal(log.length, 4);
+
+  // Container first, fast-path class after: still one instance.
+  const reversed = fakeInputs();
+  const third = await mustCompile(resolver, { service: Service, unit: Unit }).resolve(reversed);
+  t.equal((third.values.service as Service).unit, third.values.unit);
+  await finish(third);
+  t.equal(log.filter((line) => line === `unit ${(third.values.unit as Unit).id} disposed`).length, 1, "disposed once, by the container that made it");
+});
