@@ -84,7 +84,7 @@ export { httpBasic, parseBasicCredentials, type BasicCredentials, type HttpBasic
 export { httpBearer, readBearerToken, bearerChallenge, type HttpBearerOptions } from "./security/http-bearer.js";
 export { oauth2PasswordBearer, type OAuth2PasswordBearerOptions } from "./security/oauth2-password-bearer.js";
 export { requireScopes, type Principal, type VerifyContext, type VerifyToken } from "./security/require-scopes.js";
-export { readPasswordForm, parsePasswordForm, type PasswordRequestForm, type PasswordFormOptions } from "./security/password-form.js";
+export { readPasswordForm, parsePasswordForm, PASSWORD_FORM_REQUEST_BODY, type PasswordRequestForm, type PasswordFormOptions } from "./security/password-form.js";
 export { safeCompare } from "./security/safe-compare.js";
 export { hashPassword, verifyPassword, needsRehash, DEFAULT_SCRYPT_PARAMS, type ScryptParams } from "./security/password-hash.js";
 export { signJwt, verifyJwt, type JwtClaims, type SignJwtOptions, type VerifyJwtOptions } from "./security/jwt-hs256.js";
@@ -96,6 +96,7 @@ export {
   type SchemeOptions,
 } from "./security/security-dependency.js";
 export { generateOpenApi, summaryFromName } from "./openapi/generate-openapi.js";
+export { mergeOpenApiExtra } from "./openapi/openapi-extra.js";
 export { toOpenApi30, convertSchema } from "./openapi/openapi-30.js";
 export { OpenApiError } from "./openapi/openapi-error.js";
 export { docsRoutes, type OpenApiAppOptions } from "./openapi/docs-routes.js";

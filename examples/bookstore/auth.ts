@@ -16,7 +16,7 @@ import { HttpException } from "../../lib/errors.js";
 import type { Logger } from "../../lib/logger.js";
 import { oauth2PasswordBearer } from "../../lib/security/oauth2-password-bearer.js";
 import { requireScopes } from "../../lib/security/require-scopes.js";
-import { readPasswordForm } from "../../lib/security/password-form.js";
+import { PASSWORD_FORM_REQUEST_BODY, readPasswordForm } from "../../lib/security/password-form.js";
 import { signJwt, verifyJwt } from "../../lib/security/jwt-hs256.js";
 import type { SecurityDependency } from "../../lib/security/security-dependency.js";
 import { UserRepository } from "./users.js";
@@ -87,6 +87,8 @@ export function bookstoreAuth(options: AuthOptions): BookstoreAuth {
       {
         deps: { users: UserRepository },
         response: { 200: TokenResponse },
+        // The handler reads the form itself (no 422 may echo a password); the document still shows it.
+        openapiExtra: { requestBody: PASSWORD_FORM_REQUEST_BODY },
         tags: ["auth"],
         summary: "Log in: the OAuth2 password grant (an application/x-www-form-urlencoded body)",
       },

@@ -60,6 +60,11 @@ export interface RouteOptions {
   deprecated?: boolean;
   /** Leave the route out of the OpenAPI document. Default true (included). */
   includeInSchema?: boolean;
+  /**
+   * Merged into the route's generated OpenAPI operation, recursively (FastAPI's `openapi_extra`):
+   * for what the declarations cannot say, such as a body the handler parses itself.
+   */
+  openapiExtra?: Readonly<Record<string, unknown>>;
 }
 
 type ResponseValueOf<R> = [R] extends [undefined]

@@ -25,6 +25,7 @@ import { hasRequestBody, requestBodyOf } from "./request-body.js";
 import { operationResponses } from "./responses.js";
 import { SecuritySchemes } from "./security.js";
 import { OperationIds, operationIdOf } from "./operation-id.js";
+import { mergeOpenApiExtra } from "./openapi-extra.js";
 import { HTTP_VALIDATION_ERROR, VALIDATION_ERROR, httpValidationErrorSchema, validationErrorSchema } from "./validation-error-schema.js";
 import { OpenApiError } from "./openapi-error.js";
 import { toOpenApi30 } from "./openapi-30.js";
@@ -93,7 +94,7 @@ export function generateOpenApi(routes: readonly RouteDeclaration[], metadata: O
       operation.responses = operationResponses(options, validates, components);
       if (options.deprecated === true) operation.deprecated = true;
       if (requirements !== undefined) operation.security = requirements.map((requirement) => ({ ...requirement }));
-      item[method] = operation;
+      item[method] = options.openapiExtra === undefined ? operation : mergeOpenApiExtra(operation, options.openapiExtra);
     }
   }
 

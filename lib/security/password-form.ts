@@ -93,10 +93,37 @@ export function parsePasswordForm(body: string | Uint8Array): PasswordRequestFor
 }
 
 /**
+ * The OpenAPI request body of a token route that reads {@link readPasswordForm}: the form's fields
+ * as FastAPI's `OAuth2PasswordRequestForm` documents them. The route parses the body itself (so
+ * that no 422 ever echoes a password), so it passes this as `openapiExtra` for Swagger UI's
+ * "Try it out" to show the fields.
+ */
+export const PASSWORD_FORM_REQUEST_BODY = Object.freeze({
+  required: true,
+  content: {
+    "application/x-www-form-urlencoded": {
+      schema: {
+        type: "object",
+        title: "PasswordRequestForm",
+        required: ["username", "password"],
+        properties: {
+          grant_type: { type: "string", const: "password", description: "Must be `password` when sent" },
+          username: { type: "string" },
+          password: { type: "string", format: "password" },
+          scope: { type: "string", default: "", description: "Space-separated scopes; none asks for all the user holds" },
+          client_id: { type: "string" },
+          client_secret: { type: "string", format: "password" },
+        },
+      },
+    },
+  },
+});
+
+/**
  * Reads and parses the token request of a handler's request.
  *
  * @example
- * app.post("/token", { includeInSchema: true }, async (ctx) => {
+ * app.post("/token", { openapiExtra: { requestBody: PASSWORD_FORM_REQUEST_BODY } }, async (ctx) => {
  *   const form = await readPasswordForm(ctx);
  *   const user = await authenticate(form.username, form.password);
  *   if (!user) throw new HttpException(400, "Incorrect username or password");

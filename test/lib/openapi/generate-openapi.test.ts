@@ -319,3 +319,38 @@ t.test("form bodies: urlencoded without files, multipart with UploadFileSchema o
   t.match(op(v30, "/upload", "post").requestBody!.content["multipart/form-data"]!.schema, { properties: { file: { type: "string", format: "binary" } } });
   t.ok((await validateDocument(v30)).valid, "valid 3.0.3");
 });
+
+t.test("openapiExtra is merged into the operation, deeply, without aliasing", async (t) => {
+  const extra = {
+    requestBody: { required: true, content: { "text/csv": { schema: { type: "string" } } } },
+    responses: { 200: { description: "The rows" } },
+    tags: ["export"],
+    "x-internal": true,
+    ["__proto__"]: { polluted: true },
+  };
+  const routes = [
+    { methods: ["GET"], path: "/rows/{id}", handler: () => "", options: { params: Type.Object({ id: Type.Integer() }), tags: ["rows"], openapiExtra: extra } },
+  ];
+  const document = generateOpenApi(routes as never);
+  const operation = op(document, "/rows/{id}", "get") as OpenApiOperation & Record<string, unknown>;
+  t.same(operation.tags, ["export"], "an array replaces the generated one");
+  t.equal(operation["x-internal"], true, "vendor extensions are added");
+  t.same(Object.keys(operation.requestBody!.content), ["text/csv"]);
+  t.equal(operation.responses["200"]!.description, "The rows", "a nested field replaces the generated one");
+  t.ok(operation.responses["422"], "generated fields it does not name are kept");
+  t.ok(operation.parameters?.some((parameter) => parameter.name === "id"), "parameters are kept");
+  t.equal(({} as Record<string, unknown>).polluted, undefined, "no prototype pollution");
+  t.not(operation.requestBody, extra.requestBody, "copied, not shared with the option");
+  t.ok((await validateDocument(document)).valid, "valid 3.1");
+});
+
+t.test("the bookstore documents the body /token reads itself", async (t) => {
+  const app = createBookstore({ logger: silentLogger, databaseFile: ":memory:" });
+  const token = op(app.openapi(), "/token", "post");
+  t.match(token.requestBody, {
+    required: true,
+    content: { "application/x-www-form-urlencoded": { schema: { required: ["username", "password"], properties: { grant_type: { const: "password" } } } } },
+  });
+  const v30 = op(app.openapi("3.0.3"), "/token", "post");
+  t.match(v30.requestBody!.content["application/x-www-form-urlencoded"]!.schema, { properties: { grant_type: { enum: ["password"] } } });
+});
