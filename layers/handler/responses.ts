@@ -113,14 +113,25 @@ export class HTMLResponse extends Response {
 }
 
 /**
+ * A URL made safe for a `Location` header: spaces, non-ASCII and other characters a URI cannot hold
+ * are percent-encoded (as `encodeURI` does), reserved characters are kept, and so are escapes
+ * already present (`%20` stays `%20`, not `%2520`: a URL built from an encoded path, or from
+ * `scope.rawPath`, is not encoded twice). A `%` that starts no escape is encoded (`%25`).
+ */
+export function encodeLocation(url: string): string {
+  const parts = url.split(/(%[0-9A-Fa-f]{2})/);
+  for (let i = 0; i < parts.length; i += 2) parts[i] = encodeURI(parts[i]!);
+  return parts.join("");
+}
+
+/**
  * A redirect: `location` set, empty body. Default 307 (method and body preserved, RFC 9110 §15.4.8),
- * as Starlette does.
+ * as Starlette does. The URL is encoded by {@link encodeLocation}.
  */
 export class RedirectResponse extends Response {
   constructor(url: string, init: ResponseInit = {}) {
     const headers = toHeaderList(init.headers);
-    // encodeURI keeps reserved characters but makes spaces and non-ASCII safe for a header value.
-    headers.push(["location", encodeURI(url)]);
+    headers.push(["location", encodeLocation(url)]);
     super("", { status: init.status ?? 307, headers });
   }
 }
