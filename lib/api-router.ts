@@ -97,8 +97,12 @@ export class APIRouter {
       handler: handler as unknown as Handler<RouteOptions>,
     };
     this.routes.push(scoped(declaration, this.shared));
+    this.routesChanged();
     return this;
   }
+
+  /** Called after routes were added; an `App` rebuilds its pipeline and its OpenAPI document. */
+  protected routesChanged(): void {}
 
   private shortcut(method: string): MethodRegistrar<this> {
     return ((path: string, optionsOrHandler: RouteOptions | Handler<RouteOptions>, maybeHandler?: Handler<RouteOptions>) =>
@@ -141,6 +145,7 @@ export class APIRouter {
       throw new TypeError(`A route path must start with "/": got "${path}"`);
     }
     this.websocketRoutes.push(scopedWebSocket({ path, options, handler: handler as WebSocketHandler }, this.shared));
+    this.routesChanged();
     return this;
   }
 
@@ -148,6 +153,7 @@ export class APIRouter {
   include(router: APIRouter, options: RouterOptions = {}): this {
     for (const route of router.routes) this.routes.push(scoped(scoped(route, options), this.shared));
     for (const route of router.websocketRoutes) this.websocketRoutes.push(scopedWebSocket(scopedWebSocket(route, options), this.shared));
+    this.routesChanged();
     return this;
   }
 }

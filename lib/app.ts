@@ -249,8 +249,8 @@ export class App extends APIRouter {
 
   /**
    * The OpenAPI document of this app's routes (lib/openapi/generate-openapi.ts), in the version
-   * given or the `openapiVersion` option (default 3.1.0). Generated once, at the first call (the
-   * first request for `/openapi.json`), then cached: routes declared after that are not in it.
+   * given or the `openapiVersion` option (default 3.1.0). Generated at the first call (the first
+   * request for `/openapi.json`) and cached until a route is declared.
    * Apps mounted with {@link App.mount} are not in it either; each serves its own.
    *
    * @throws OpenApiError when the routes cannot be described (duplicate operation IDs, …)
@@ -278,6 +278,12 @@ export class App extends APIRouter {
 
   private invalidate(): void {
     this.pipeline = undefined;
+  }
+
+  /** A route declared after the first request (or after `openapi()`) is served and documented too. */
+  protected override routesChanged(): void {
+    this.pipeline = undefined;
+    this.openapiDocument = undefined;
   }
 
   /**

@@ -1,5 +1,5 @@
 import t from "tap";
-import { App, TestClient, Type, silentLogger, HttpException } from "../../../lib/index.js";
+import { App, APIRouter, TestClient, Type, silentLogger, HttpException } from "../../../lib/index.js";
 import {
   EmptyResponse,
   HTMLResponse,
@@ -195,4 +195,24 @@ t.test("path parameters reach the handler typed and coerced", async (t) => {
   t.strictSame((await client.get("/books/42")).json(), { id: 42, type: "number" });
   t.strictSame((await client.get("/files/a/b/c.txt")).json(), { rest: "a/b/c.txt" });
   t.strictSame((await client.get("/files/%E2%82%AC%20x")).json(), { rest: "€ x" }, "decoded once");
+});
+
+t.test("routes declared after the first request are served and documented", async (t) => {
+  const app = makeApp();
+  app.get("/first", () => ({ n: 1 }));
+  const client = new TestClient(app);
+  t.equal((await client.get("/first")).status, 200);
+  t.equal((await client.get("/later")).status, 404);
+  t.notOk(app.openapi().paths["/later"]);
+
+  app.get("/later", () => ({ n: 2 }));
+  const later = await client.get("/later");
+  t.equal(later.status, 200, "a route added after the pipeline was built");
+  t.same(later.json(), { n: 2 });
+  t.ok(app.openapi().paths["/later"], "and the cached document is regenerated");
+
+  const router = new APIRouter({ prefix: "/more" });
+  router.get("/x", () => "x");
+  app.include(router);
+  t.equal((await client.get("/more/x")).status, 200, "an included router too");
 });
