@@ -435,12 +435,21 @@ class NodeHttpExchange {
       this.responseState = RESPONSE_IDLE;
       return Promise.reject(new ProtocolError("valid response header names and values", (err as Error).message));
     }
-    if (more) {
-      if (body === undefined || body.length === 0) return RESOLVED;
-      if (res.write(body)) return RESOLVED;
-      return this.waitForDrain();
+    try {
+      if (more) {
+        if (body === undefined || body.length === 0) return RESOLVED;
+        if (res.write(body)) return RESOLVED;
+        return this.waitForDrain();
+      }
+      res.end(body);
+    } catch (err) {
+      // strictContentLength (set for streamed bodies with a declared length): more bytes than
+      // declared, or an end short of it. Close the connection rather than frame garbage.
+      if ((err as { code?: string }).code !== "ERR_HTTP_CONTENT_LENGTH_MISMATCH") throw err;
+      this.responseState = RESPONSE_STARTED;
+      this.abortResponse();
+      return Promise.reject(new ProtocolError("a body of its declared content-length", (err as Error).message));
     }
-    res.end(body);
     this.responseDone();
     return RESOLVED;
   }
@@ -470,6 +479,9 @@ class NodeHttpExchange {
     // `Connection: close` and closes once it is written); after a body overflow, the rest of the
     // body is still unread on the wire.
     if (this.adapter.closing || this.overflowed) res.shouldKeepAlive = false;
+    // A streamed body whose length the app declared (a file): node checks the bytes against it and
+    // throws on a mismatch (see sendEvent), instead of sending a body that is not what it said.
+    if (length < 0 && lastListFramed && declaresLength(this.headers as HeaderList)) res.strictContentLength = true;
     res.writeHead(status, headers);
     this.headWritten = true;
   }
@@ -613,6 +625,15 @@ function addressesOf(socket: Socket): { client: Address | null; server: Address 
  * (node writes one line per value, which `set-cookie` needs, RFC 6265 §3). The object form is
  * node's fast path: `writeHead(status, array)` re-validates through `appendHeader`.
  */
+/** Whether the app set a content-length (any case) in `list`. */
+function declaresLength(list: HeaderList): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const name = list[i]![0];
+    if (name.length === 14 && name.toLowerCase() === "content-length") return true;
+  }
+  return false;
+}
+
 function toNodeHeaders(list: HeaderList): NodeHeaders {
   const out: NodeHeaders = {};
   lastListFramed = false;

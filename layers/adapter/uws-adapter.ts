@@ -22,7 +22,9 @@
  * `scope.client` has port 0 (this uWS build exposes no remote port) and is read on first use (null
  * when first read after the response has ended); `httpVersion` is always
  * "1.1" (uWS answers HTTP/1.0 with 505); an app's content-length/transfer-encoding header is
- * replaced by uWS's own framing (content-length for a single body, chunked when streaming).
+ * replaced by uWS's own framing: content-length for a single body; for a streamed body,
+ * content-length when the app declared one (a file), written with `tryEnd` (see `writeSized`),
+ * else chunked.
  *
  * @module
  */
@@ -349,6 +351,12 @@ class UwsExchange {
   private pendingResolve: ((event: ReceiveEvent) => void) | null = null;
   private pendingReject: ((err: unknown) => void) | null = null;
   private drainResolve: (() => void) | null = null;
+  /** A streamed body of a declared length: that length (uWS frames it with content-length); -1 when chunked. */
+  private sizedTotal = -1;
+  /** Bytes of a sized body handed to uWS so far. */
+  private sizedSent = 0;
+  /** uWS ended the sized body (its last declared byte went out). */
+  private sizedComplete = false;
 
   constructor(adapter: UwsAdapter, res: HttpResponse, isHead: boolean, hasBody: boolean) {
     this.adapter = adapter;
@@ -577,12 +585,18 @@ class UwsExchange {
       }
     }
     if (!more) this.responseState = RESPONSE_COMPLETE;
+    // A sized body already complete (uWS ended it at its last declared byte): more is an app error,
+    // as on node:http (the bytes are not sent; the response on the wire is whole and correct).
+    if (this.sizedComplete && byteLength(body) > 0) {
+      return Promise.reject(new ProtocolError(`a body of its declared content-length (${this.sizedTotal} bytes)`, "more bytes after it"));
+    }
     // The client left, or the server already answered (413, 408): nothing to write, nothing to throw.
     if (this.dropped) return RESOLVED;
     if (!this.headWritten && !more) {
       this.writeWhole(body);
       return RESOLVED;
     }
+    if (this.sizedTotal >= 0 || (!this.headWritten && this.startsSized())) return this.writeSized(body, more);
     const res = this.res;
     if (more) {
       let ok = true;
@@ -602,6 +616,87 @@ class UwsExchange {
     });
     this.wakeDisconnect();
     return RESOLVED;
+  }
+
+  /**
+   * Whether a streamed response goes out with a content-length: the app declared a valid one and
+   * the status and method allow a body. (A HEAD answer never sends the body; its framing is the
+   * existing path's.)
+   */
+  private startsSized(): boolean {
+    const status = this.status;
+    if (this.isHead || status < 200 || status === 204 || status === 304) return false;
+    const total = declaredLength(this.headers as HeaderList);
+    if (total === undefined) return false;
+    this.sizedTotal = total;
+    return true;
+  }
+
+  /**
+   * One chunk of a streamed body of declared length, through `tryEnd(chunk, total)`: uWS writes
+   * `Content-Length: total` with the head and ends the response by itself once `total` bytes went
+   * out. Under backpressure `tryEnd` takes only part of the chunk; the rest is retried from
+   * `onWritable` at the offset uWS reports (its streaming contract), and `send()` resolves when
+   * the whole chunk is out. A body longer than declared is refused before anything of it is written;
+   * one that ends shorter closes the connection (the client must not wait for the missing bytes).
+   */
+  private writeSized(body: Uint8Array | string | undefined, more: boolean): Promise<void> {
+    const res = this.res;
+    const chunk = body === undefined ? EMPTY_BYTES : typeof body === "string" ? Buffer.from(body) : body;
+    const total = this.sizedTotal;
+    if (this.sizedSent + chunk.byteLength > total) {
+      const error = new ProtocolError(`a body of its declared content-length (${total} bytes)`, `at least ${this.sizedSent + chunk.byteLength} bytes`);
+      this.abortResponse();
+      return Promise.reject(error);
+    }
+    const completes = this.sizedSent + chunk.byteLength === total;
+    let ok = true;
+    let done = false;
+    let start = 0;
+    const write = (): void => {
+      // As finishResponse: a socket paused for request-body backpressure could not finish writing.
+      if (this.paused) {
+        this.paused = false;
+        res.resume();
+      }
+      if (!this.headWritten) this.writeHead(true);
+      if (chunk.byteLength === 0 && !completes) return;
+      start = res.getWriteOffset();
+      [ok, done] = res.tryEnd(chunk, total);
+    };
+    if (this.adapter.inHandler) write();
+    else res.cork(write);
+    this.sizedSent += chunk.byteLength;
+    if (done) {
+      this.sizedDone();
+      return RESOLVED;
+    }
+    if (ok) {
+      if (more) return RESOLVED;
+      // The app ended the body short of its content-length.
+      const error = new ProtocolError(`a body of its declared content-length (${total} bytes)`, `${this.sizedSent} bytes`);
+      this.abortResponse();
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve) => {
+      this.drainResolve = resolve;
+      res.onWritable((offset) => {
+        const [retryOk, retryDone] = res.tryEnd(chunk.subarray(offset - start), total);
+        if (retryDone) this.sizedDone();
+        if (retryOk || retryDone) this.resolveDrain();
+        return retryOk;
+      });
+    });
+  }
+
+  /** uWS ended a sized response itself (the last byte went out): `res` is done with. */
+  private sizedDone(): void {
+    this.sizedComplete = true;
+    this.clearTimer();
+    this.gone = true;
+    this.dropped = true;
+    this.release();
+    this.wakeDisconnect();
   }
 
   /** Status line and the app's headers (framing headers left to uWS). Call inside cork. */
@@ -727,6 +822,8 @@ class UwsExchange {
     this.wakeDisconnect();
   }
 }
+
+const EMPTY_BYTES = new Uint8Array(0);
 
 function byteLength(body: Uint8Array | string | undefined): number {
   if (body === undefined) return 0;

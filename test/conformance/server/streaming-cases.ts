@@ -90,6 +90,20 @@ async function stillServing(t: Test, port: number): Promise<void> {
   t.same([again.responses[0]?.status, again.responses[0]?.body], [200, "ok"], "the server still answers a fresh connection");
 }
 
+/** An app that streams `chunks` under a declared `content-length: declared`, recording what send() did. */
+function sizedStreamApp(declared: number, chunks: string[], outcome: { errors: unknown[] }): App {
+  return withHealthCheck(async (scope, _receive, send) => {
+    if (scope.type !== "http") return;
+    try {
+      await send({ type: "http.response.start", status: 200, headers: [["content-type", "text/plain"], ["content-length", String(declared)]] });
+      for (const chunk of chunks) await send({ type: "http.response.body", body: chunk, moreBody: true });
+      await send({ type: "http.response.body", body: "", moreBody: false });
+    } catch (error) {
+      outcome.errors.push(error);
+    }
+  });
+}
+
 /** Adds the streaming cases to the suite. */
 export function streamingCases({ name, test, start }: SuiteContext): void {
   for (const framing of FRAMINGS) {
@@ -133,6 +147,47 @@ export function streamingCases({ name, test, start }: SuiteContext): void {
       await stillServing(t, port);
     });
   }
+
+  test(`${name}: a streamed body with a declared content-length goes out with it, not chunked, and the connection is reused`, async (t) => {
+    const outcome = { errors: [] as unknown[] };
+    const chunks = ["first part, ", "second part, ", "x".repeat(100 * KiB)];
+    const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    const { port } = await start(t, sizedStreamApp(total, chunks, outcome));
+    const result = await rawRequest(port, `GET /sized HTTP/1.1\r\nHost: x\r\n\r\n${GOOD_REQUEST}`, { responses: 2 });
+    const [sized, next] = result.responses;
+    t.equal(sized?.status, 200);
+    t.equal(sized?.headers["content-length"], String(total));
+    t.equal(sized?.headers["transfer-encoding"], undefined, "not chunked");
+    t.equal(sized?.body, chunks.join(""));
+    t.same([next?.status, next?.body], [200, "ok"], "the next response on the same connection is intact");
+    t.same(outcome.errors, []);
+  });
+
+  test(`${name}: a streamed body with more bytes than declared: send() rejects, and no byte past the declared length reaches the client`, async (t) => {
+    const outcome = { errors: [] as unknown[] };
+    const { port } = await start(t, sizedStreamApp(10, ["0123456789", "and more"], outcome), { logger: capturingLogger() });
+    // Two requests on one connection: node:http closes it; uWS has already ended the response at
+    // its tenth byte and answers the next request. Either way, nothing mis-framed arrives.
+    const result = await rawRequest(port, `GET /sized HTTP/1.1\r\nHost: x\r\n\r\n${GOOD_REQUEST}`, { responses: 2 });
+    t.ok(result.responses.every((response) => response.body.length <= 10), "no response body past the declared length");
+    if (result.responses.length === 2) t.same([result.responses[1]!.status, result.responses[1]!.body], [200, "ok"], "the next response is intact");
+    else t.ok(result.closed, "or the connection was closed");
+    t.equal(result.leftover.includes("and more"), false, "the extra bytes never went out");
+    t.equal(outcome.errors.length, 1, "the app's send() rejected");
+    t.match(outcome.errors[0], { name: "ProtocolError" });
+    await stillServing(t, port);
+  });
+
+  test(`${name}: a streamed body that ends short of its declared length: send() rejects and the connection is closed`, async (t) => {
+    const outcome = { errors: [] as unknown[] };
+    const { port } = await start(t, sizedStreamApp(100, ["only ten.."], outcome), { logger: capturingLogger() });
+    const result = await rawRequest(port, "GET /sized HTTP/1.1\r\nHost: x\r\n\r\n");
+    t.ok(result.closed, "the server closed the connection (the client must not wait for 90 more bytes)");
+    t.equal(result.responses.length, 0, "no complete response");
+    t.equal(outcome.errors.length, 1, "the app's send() rejected");
+    t.match(outcome.errors[0], { name: "ProtocolError" });
+    await stillServing(t, port);
+  });
 
   test(`${name}: client aborts while the app is not reading the body (connection paused): receive() still ends in http.disconnect`, async (t) => {
     const logger = capturingLogger();

@@ -392,18 +392,49 @@ for (const server of ["node", "uws"] as const) {
     await t.test("an 8 MiB file arrives intact, whole and as a range across chunks", async (t) => {
       const res = await get("/big.bin");
       t.equal(res.status, 200);
+      t.equal(res.headers["content-length"], String(BIG), "framed by its length, also when streamed on uWS");
+      t.equal(res.headers["transfer-encoding"], undefined, "not chunked");
       t.equal(res.body.length, BIG);
       t.equal(sha256(res.body), sha256(big));
       const start = FILE_CHUNK_SIZE - 3;
       const end = 3 * FILE_CHUNK_SIZE + 1234;
       const part = await get("/big.bin", { range: `bytes=${start}-${end}` });
       t.equal(part.status, 206);
+      t.equal(part.headers["content-length"], String(end - start + 1));
       t.equal(sha256(part.body), sha256(big.subarray(start, end + 1)));
       const tail = await get("/big.bin", { range: "bytes=-100000" });
       t.equal(sha256(tail.body), sha256(big.subarray(BIG - 100000)));
       // The client can hold the last byte before the server's close() has run: wait for it (bounded).
       if (!noProc) await until(() => openFdsOn(join(dir, "big.bin")) === 0, "every handle on big.bin to close");
       t.pass("no handle left open");
+    });
+
+    await t.test("a slow reader (backpressure at every step) gets every byte, framed by content-length", async (t) => {
+      const socket = await openSocket(port);
+      const chunks: Buffer[] = [];
+      let sinceStall = 0;
+      socket.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        sinceStall += chunk.length;
+        if (sinceStall > 512 * 1024) {
+          // Stop reading for a moment: the server's socket buffer fills and its writes stall.
+          sinceStall = 0;
+          socket.pause();
+          setTimeout(() => socket.resume(), 20);
+        }
+      });
+      const ended = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+      socket.write("GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+      await ended;
+      const raw = Buffer.concat(chunks);
+      const split = raw.indexOf("\r\n\r\n");
+      const head = raw.subarray(0, split).toString("latin1");
+      t.match(head, /^HTTP\/1\.1 200 /);
+      t.match(head, new RegExp(`\r\ncontent-length: ${BIG}(\r\n|$)`, "i"));
+      t.notMatch(head, /transfer-encoding/i);
+      const body = raw.subarray(split + 4);
+      t.equal(body.length, BIG, "exactly the declared length, nothing after it");
+      t.equal(sha256(body), sha256(big));
     });
 
     await t.test("a client that aborts mid-download: the stream stops, the file is closed, the server goes on", async (t) => {
