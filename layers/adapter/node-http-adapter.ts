@@ -620,11 +620,6 @@ function addressesOf(socket: Socket): { client: Address | null; server: Address 
   return addresses;
 }
 
-/**
- * Converts the app's header list to the object `writeHead` takes. Repeated names become arrays
- * (node writes one line per value, which `set-cookie` needs, RFC 6265 §3). The object form is
- * node's fast path: `writeHead(status, array)` re-validates through `appendHeader`.
- */
 /** Whether the app set a content-length (any case) in `list`. */
 function declaresLength(list: HeaderList): boolean {
   for (let i = 0; i < list.length; i++) {
@@ -634,6 +629,11 @@ function declaresLength(list: HeaderList): boolean {
   return false;
 }
 
+/**
+ * Converts the app's header list to the object `writeHead` takes. Repeated names become arrays
+ * (node writes one line per value, which `set-cookie` needs, RFC 6265 §3). The object form is
+ * node's fast path: `writeHead(status, array)` re-validates through `appendHeader`.
+ */
 function toNodeHeaders(list: HeaderList): NodeHeaders {
   const out: NodeHeaders = {};
   lastListFramed = false;
