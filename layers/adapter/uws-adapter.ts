@@ -678,11 +678,18 @@ class UwsExchange {
       this.abortResponse();
       return Promise.reject(error);
     }
-    return new Promise<void>((resolve) => {
+    return new Promise<void>((resolve, reject) => {
       this.drainResolve = resolve;
       res.onWritable((offset) => {
         const [retryOk, retryDone] = res.tryEnd(chunk.subarray(offset - start), total);
         if (retryDone) this.sizedDone();
+        else if (retryOk && !more) {
+          // The last chunk is out and the body is still short of its content-length.
+          this.drainResolve = null;
+          this.abortResponse();
+          reject(new ProtocolError(`a body of its declared content-length (${total} bytes)`, `${this.sizedSent} bytes`));
+          return true;
+        }
         if (retryOk || retryDone) this.resolveDrain();
         return retryOk;
       });
