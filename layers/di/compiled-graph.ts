@@ -113,6 +113,34 @@ export class CompiledGraph implements CompiledDependencies {
   }
 }
 
+/**
+ * What a factory receives. The request inputs are read through getters, not copied: copying them
+ * made every factory call parse the query string, build the header object and parse cookies (the
+ * request context computes each on first read), for dependencies that use none of them.
+ */
+class FactoryContext {
+  constructor(
+    private readonly inputs: RequestInputs,
+    readonly deps: Record<string, unknown>,
+  ) {}
+
+  get scope(): ConnectionScope {
+    return this.inputs.scope;
+  }
+  get params(): Record<string, unknown> {
+    return this.inputs.params;
+  }
+  get query(): Record<string, unknown> {
+    return this.inputs.query;
+  }
+  get headers(): Record<string, unknown> {
+    return this.inputs.headers;
+  }
+  get cookies(): Record<string, unknown> {
+    return this.inputs.cookies;
+  }
+}
+
 function callFactory(node: FunctionNode, i: number, request: RequestResolution): PromiseLike<void> | undefined {
   const slots = request.slots;
   let deps: Record<string, unknown> = NO_DEPS;
@@ -120,10 +148,8 @@ function callFactory(node: FunctionNode, i: number, request: RequestResolution):
     deps = {};
     for (let d = 0; d < node.depNames.length; d++) deps[node.depNames[d]!] = slots[node.depSlots[d]!];
   }
-  const { scope, params, query, headers, cookies } = request.inputs;
   // A fresh context per call: a generator may read `ctx.deps` after its `yield`.
-  const ctx = { scope, deps, params, query, headers, cookies } as DependencyContext;
-  const result: unknown = node.factory(ctx);
+  const result: unknown = node.factory(new FactoryContext(request.inputs, deps) as unknown as DependencyContext);
 
   if (isGenerator(result)) {
     slots[i] = firstYield(result, node.name);

@@ -324,3 +324,41 @@ t.test("the fast path (classes without constructor parameters) keeps tsyringe's 
   await finish(third);
   t.equal(log.filter((line) => line === `unit ${(third.values.unit as Unit).id} disposed`).length, 1, "disposed once, by the container that made it");
 });
+
+t.test("a factory's context reads the request inputs only when the factory does (no parsing for dependencies that use none)", async (t) => {
+  const reads: string[] = [];
+  const base = fakeInputs({ headers: { "x-token": "abc" }, query: { page: "2" } });
+  // The request context parses each input on first read; count the reads instead.
+  const inputs = {
+    get scope() {
+      return base.scope;
+    },
+    get params() {
+      reads.push("params");
+      return base.params;
+    },
+    get query() {
+      reads.push("query");
+      return base.query;
+    },
+    get headers() {
+      reads.push("headers");
+      return base.headers;
+    },
+    get cookies() {
+      reads.push("cookies");
+      return base.cookies;
+    },
+  };
+  const settings = dependency({ name: "settings" }, () => ({ prefix: "user-" }));
+  const user = dependency({ name: "user", deps: { settings } }, ({ deps }) => `${deps.settings.prefix}42`);
+  const resolver = new TsyringeResolver();
+  const plain = await mustCompile(resolver, { user }).resolve(inputs);
+  t.equal(plain.values.user, "user-42");
+  t.same(reads, [], "nothing read for factories that use only their dependencies");
+
+  const token = dependency({ name: "token" }, ({ headers, deps }) => ({ token: (headers as Record<string, string>)["x-token"], deps }));
+  const withHeaders = await mustCompile(resolver, { token }).resolve(inputs);
+  t.same(withHeaders.values.token, { token: "abc", deps: {} });
+  t.same(reads, ["headers"], "only what the factory read");
+});
