@@ -238,6 +238,7 @@ export class TsyringeResolver implements DependencyResolver, ClassResolver {
     }
     return this.openRequestContainer(classes, request).resolve(token as never);
   }
+
   /**
    * Disposes the singletons (tsyringe calls their `dispose()`) and, when the resolver created it,
    * the app container. Call once at shutdown (the lifespan's end); the resolver is unusable after.
@@ -289,8 +290,18 @@ export class TsyringeResolver implements DependencyResolver, ClassResolver {
     const extensions = request.scope.extensions!;
     request.defer("after-response", async () => {
       delete extensions[this.extensionKey];
-      for (let i = classes.disposables.length - 1; i >= 0; i--) await classes.disposables[i]!.dispose();
+      // Every instance is disposed even when one fails; the first failure is reported after.
+      let failure: unknown = undefined;
+      let failed = false;
+      for (let i = classes.disposables.length - 1; i >= 0; i--) {
+        try {
+          await classes.disposables[i]!.dispose();
+        } catch (error) {
+          if (!failed) [failed, failure] = [true, error];
+        }
+      }
       await classes.container?.dispose();
+      if (failed) throw failure;
     });
   }
 }

@@ -362,3 +362,24 @@ t.test("a factory's context reads the request inputs only when the factory does 
   t.same(withHeaders.values.token, { token: "abc", deps: {} });
   t.same(reads, ["headers"], "only what the factory read");
 });
+
+t.test("a failing dispose() does not stop the others; the failure is reported", async (t) => {
+  const log: string[] = [];
+  class Older {
+    dispose(): void {
+      log.push("older disposed");
+    }
+  }
+  class Newer {
+    dispose(): void {
+      throw new Error("newer could not close");
+    }
+  }
+  const resolver = new TsyringeResolver();
+  resolver.register(Older, "request");
+  resolver.register(Newer, "request");
+  const resolution = await mustCompile(resolver, { older: Older, newer: Newer }).resolve(fakeInputs());
+  await resolution.exits.run("after-handler", undefined);
+  await t.rejects(resolution.exits.run("after-response", undefined), /newer could not close/);
+  t.same(log, ["older disposed"]);
+});
