@@ -81,17 +81,48 @@ export class CompiledGraph implements CompiledDependencies {
 
   /** Resolves every node; on failure, runs the cleanups registered so far (both phases) and rethrows. */
   async resolve(inputs: RequestInputs): Promise<Resolution> {
+    return this.resolveNow(inputs);
+  }
+
+  /**
+   * {@link resolve} without a promise while every factory is synchronous (the common case): the
+   * route then calls its handler in the same frame. The first asynchronous node switches to an
+   * async continuation. A failure before any cleanup was registered throws synchronously; after,
+   * the cleanups run first and the returned promise rejects.
+   */
+  resolveNow(inputs: RequestInputs): Resolution | Promise<Resolution> {
     const request = new RequestResolution(inputs, this.nodes.length);
     const nodes = this.nodes;
+    for (let i = 0; i < nodes.length; i++) {
+      let pending: PromiseLike<void> | undefined;
+      try {
+        pending = this.step(nodes[i]!, i, request);
+      } catch (error) {
+        if (request.exits === undefined) throw error;
+        return request.exits.unwind(error).then(() => Promise.reject(error));
+      }
+      if (pending !== undefined) return this.continueAsync(request, i + 1, pending);
+    }
+    return this.result(request);
+  }
+
+  /** The rest of a resolution once node `next - 1` turned out asynchronous. */
+  private async continueAsync(request: RequestResolution, next: number, pending: PromiseLike<void>): Promise<Resolution> {
+    const nodes = this.nodes;
     try {
-      for (let i = 0; i < nodes.length; i++) {
-        const pending = this.step(nodes[i]!, i, request);
-        if (pending !== undefined) await pending;
+      await pending;
+      for (let i = next; i < nodes.length; i++) {
+        const step = this.step(nodes[i]!, i, request);
+        if (step !== undefined) await step;
       }
     } catch (error) {
       if (request.exits !== undefined) await request.exits.unwind(error);
       throw error;
     }
+    return this.result(request);
+  }
+
+  private result(request: RequestResolution): Resolution {
     const values: Record<string, unknown> = {};
     for (let i = 0; i < this.rootNames.length; i++) values[this.rootNames[i]!] = request.slots[this.rootSlots[i]!];
     return { values, exits: request.exits ?? EMPTY_EXIT_STACK };

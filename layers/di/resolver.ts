@@ -53,6 +53,11 @@ export interface CompiledDependencies {
   readonly inputs: InputSchemas[];
   /** Resolves every dependency for one request. */
   resolve(inputs: RequestInputs): Promise<Resolution>;
+  /**
+   * Optional fast path: the same resolution, returned directly when it completed synchronously
+   * (a promise otherwise). A synchronous failure may throw. Routes use it when present.
+   */
+  resolveNow?(inputs: RequestInputs): Resolution | Promise<Resolution>;
 }
 
 /** The resolver: one per app. */

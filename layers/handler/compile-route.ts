@@ -214,9 +214,35 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
     return respond(result, send, ctx);
   }
 
+  const resolveNow = dependencies?.resolveNow?.bind(dependencies);
+
+  /**
+   * Routes with dependencies and no body: no async frame of their own while the dependencies
+   * resolve synchronously and leave no cleanup (what most dependency graphs do).
+   */
+  function depsRoute(scope: HttpScope, receive: Receive, send: Send): Promise<void> {
+    const ctx = new RequestContext(scope, receive);
+    if (validateInputs !== null) {
+      const issues = validateInputs(ctx as unknown as InputTarget);
+      if (issues !== undefined) throw new RequestValidationError(issues);
+    }
+    const resolution = resolveNow !== undefined ? resolveNow(ctx) : dependencies!.resolve(ctx);
+    if (resolution instanceof Promise) return resolution.then((resolved) => withDependencies(ctx, resolved, send));
+    return withDependencies(ctx, resolution, send);
+  }
+
+  function withDependencies(ctx: RequestContext, resolution: Resolution, send: Send): Promise<void> {
+    ctx.deps = resolution.values as Record<string, never>;
+    if (!resolution.exits.empty) return invoke(ctx, resolution, send);
+    const result = handler(ctx as never);
+    if (isThenable(result)) return result.then((value) => respond(value, send, ctx));
+    return respond(result, send, ctx);
+  }
+
   // A form route's temporary files are removed after its response, whichever way it ends.
   if (readForm !== undefined) return withFormCleanup(route);
-  return (checkBody === undefined && dependencies === null ? directRoute : route) as App;
+  if (checkBody !== undefined) return route as App;
+  return (dependencies === null ? directRoute : depsRoute) as App;
 }
 
 /**

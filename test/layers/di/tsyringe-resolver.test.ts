@@ -383,3 +383,40 @@ t.test("a failing dispose() does not stop the others; the failure is reported", 
   await t.rejects(resolution.exits.run("after-response", undefined), /newer could not close/);
   t.same(log, ["older disposed"]);
 });
+
+t.test("resolveNow: a value when every factory is synchronous, a promise from the first asynchronous one, cleanups before a failure surfaces", async (t) => {
+  const resolver = new TsyringeResolver();
+  const a = dependency({ name: "a" }, () => 1);
+  const b = dependency({ name: "b", deps: { a } }, ({ deps }) => deps.a + 1);
+  const sync = mustCompile(resolver, { b }).resolveNow!(fakeInputs());
+  t.notOk(sync instanceof Promise, "no promise for a synchronous graph");
+  t.same((sync as Resolution).values, { b: 2 });
+
+  const slow = dependency({ name: "slow", deps: { b } }, async ({ deps }) => deps.b + 1);
+  const later = dependency({ name: "later", deps: { slow } }, ({ deps }) => deps.slow * 10);
+  const pending = mustCompile(resolver, { later }).resolveNow!(fakeInputs());
+  t.ok(pending instanceof Promise, "a promise once a factory is asynchronous");
+  t.same((await pending).values, { later: 30 }, "and the nodes after it still resolve");
+
+  const boom = dependency({ name: "boom" }, () => {
+    throw new Error("boom");
+  });
+  t.throws(() => mustCompile(resolver, { boom }).resolveNow!(fakeInputs()), /boom/, "nothing to clean up: thrown at once");
+
+  const log: string[] = [];
+  const held = dependency({ name: "held" }, function* () {
+    try {
+      yield "resource";
+    } finally {
+      log.push("held closed");
+    }
+  });
+  const failing = dependency({ name: "failing", deps: { held } }, () => {
+    throw new Error("after a cleanup");
+  });
+  const result = mustCompile(resolver, { failing }).resolveNow!(fakeInputs());
+  t.ok(result instanceof Promise, "a cleanup to run: the failure comes as a rejection");
+  await t.rejects(result as Promise<Resolution>, /after a cleanup/);
+  t.same(log, ["held closed"], "after the cleanup ran");
+  await t.rejects(mustCompile(resolver, { boom }).resolve(fakeInputs()), /boom/, "resolve() still only rejects");
+});
