@@ -5,12 +5,13 @@
  *
  * @module
  */
-import { logToStderrByDefault } from "../logger.js";
 import { resolve } from "node:path";
 import type { App } from "../app.js";
 import type { OpenApiVersion } from "../openapi/openapi-types.js";
 import { EXIT_APP_LOAD_ERROR } from "../supervisor/serve-config.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
+import { describeLoadError } from "./load-app.js";
+import { logToStderrByDefault } from "../logger.js";
 
 /** Exit code when the routes cannot be described (duplicate operation IDs, …) or the file cannot be written. */
 export const EXIT_OPENAPI_ERROR = 1;
@@ -85,12 +86,6 @@ export function parseOpenApiArgs(argv: readonly string[]): OpenApiCommandArgs | 
   return { target, version, output };
 }
 
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof Error && cause.stack !== undefined ? `${message}\n${cause.stack}` : message;
-}
-
 /**
  * Runs `laminar openapi` and resolves with the exit code.
  *
@@ -118,14 +113,14 @@ export async function runOpenApi(argv: readonly string[], deps: OpenApiCommandDe
   try {
     app = await deps.loadApp(args.target, deps.cwd);
   } catch (error) {
-    deps.err(`laminar openapi: cannot load the app ${args.target}: ${describe(error)}`);
+    deps.err(`laminar openapi: cannot load the app ${args.target}: ${describeLoadError(error)}`);
     return EXIT_APP_LOAD_ERROR;
   }
   let text: string;
   try {
     text = JSON.stringify(args.version === undefined ? app.openapi() : app.openapi(args.version), null, 2);
   } catch (error) {
-    deps.err(`laminar openapi: the document cannot be generated: ${describe(error)}`);
+    deps.err(`laminar openapi: the document cannot be generated: ${describeLoadError(error)}`);
     return EXIT_OPENAPI_ERROR;
   }
   if (args.output === undefined) {
@@ -136,7 +131,7 @@ export async function runOpenApi(argv: readonly string[], deps: OpenApiCommandDe
   try {
     await deps.writeFile!(path, `${text}\n`);
   } catch (error) {
-    deps.err(`laminar openapi: cannot write ${path}: ${describe(error)}`);
+    deps.err(`laminar openapi: cannot write ${path}: ${describeLoadError(error)}`);
     return EXIT_OPENAPI_ERROR;
   }
   return 0;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { describeLoadError } from "./load-app.js";
 import { resolve } from "node:path";
 import type { App } from "../app.js";
 import type { TlsOptions } from "../../layers/server/connection-server.js";
@@ -29,13 +30,6 @@ export interface SingleWorkerDeps {
   signals: SignalSource;
   readFile(path: string): Promise<Buffer>;
   loadApp(target: string, cwd: string): Promise<App>;
-}
-
-/** The error's message, then its cause's stack if it has one (where an import failed). */
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof Error && cause.stack !== undefined ? `${message}\n${cause.stack}` : message;
 }
 
 /**
@@ -67,14 +61,14 @@ export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDep
     try {
       forwarded = config.forwardedAllowIps === "" ? undefined : proxyHeaders({ trustedHosts: config.forwardedAllowIps });
     } catch (error) {
-      deps.err(`laminar: --forwarded-allow-ips: ${describe(error)}`);
+      deps.err(`laminar: --forwarded-allow-ips: ${describeLoadError(error)}`);
       return EXIT_USAGE;
     }
     let app: App;
     try {
       app = await deps.loadApp(config.target, deps.cwd);
     } catch (error) {
-      deps.err(`laminar: cannot load the app ${config.target}: ${describe(error)}`);
+      deps.err(`laminar: cannot load the app ${config.target}: ${describeLoadError(error)}`);
       return EXIT_APP_LOAD_ERROR;
     }
     // Outermost, so logs, the error layer and every middleware see the client behind the proxy.
@@ -84,7 +78,7 @@ export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDep
       try {
         tls = { key: await deps.readFile(resolve(deps.cwd, config.keyfile)), cert: await deps.readFile(resolve(deps.cwd, config.certfile)) };
       } catch (error) {
-        deps.err(`laminar: cannot read the TLS files: ${describe(error)}`);
+        deps.err(`laminar: cannot read the TLS files: ${describeLoadError(error)}`);
         return EXIT_WORKER_BOOT_ERROR;
       }
     }
@@ -92,7 +86,7 @@ export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDep
       const address = await app.listen({ host: config.host, port: config.port, server: config.server, ...(tls ? { tls } : {}) });
       deps.out(`laminar: listening on ${address.url} (server ${config.server}, pid ${process.pid})`);
     } catch (error) {
-      deps.err(`laminar: cannot start the app: ${describe(error)}`);
+      deps.err(`laminar: cannot start the app: ${describeLoadError(error)}`);
       return EXIT_WORKER_BOOT_ERROR;
     }
     await new Promise<void>((resolveStop) => {
@@ -103,7 +97,7 @@ export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDep
     try {
       await app.close({ timeout: config.gracefulTimeout * 1000 });
     } catch (error) {
-      deps.err(`laminar: shutdown failed: ${describe(error)}`);
+      deps.err(`laminar: shutdown failed: ${describeLoadError(error)}`);
       return EXIT_SHUTDOWN_ERROR;
     }
     deps.err("laminar: stopped");

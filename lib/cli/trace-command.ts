@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { logToStderrByDefault } from "../logger.js";
 import { resolve } from "node:path";
 import type { App } from "../app.js";
 import type { HeaderList } from "../../layers/adapter/events.js";
@@ -19,6 +18,8 @@ import type { TraceRecord } from "../trace/trace-record.js";
 import { formatTrace } from "../trace/waterfall.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR } from "../supervisor/serve-config.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
+import { describeLoadError } from "./load-app.js";
+import { logToStderrByDefault } from "../logger.js";
 
 /** What `laminar trace` uses from its surroundings. */
 export interface TraceCommandDeps {
@@ -123,13 +124,6 @@ function parseHeader(text: string): [string, string] {
   return [name, value];
 }
 
-/** The error's message and, for an import failure, its cause. */
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof Error && cause.stack !== undefined ? `${message}\n${cause.stack}` : message;
-}
-
 /**
  * Runs `laminar trace` and resolves with the exit code.
  *
@@ -155,7 +149,7 @@ export async function runTrace(argv: readonly string[], deps: TraceCommandDeps):
     try {
       body = request.data.startsWith("@") ? await deps.readFile(resolve(deps.cwd, request.data.slice(1))) : Buffer.from(request.data);
     } catch (error) {
-      deps.err(`laminar trace: cannot read ${request.data.slice(1)}: ${describe(error)}`);
+      deps.err(`laminar trace: cannot read ${request.data.slice(1)}: ${describeLoadError(error)}`);
       return EXIT_USAGE;
     }
   }
@@ -165,7 +159,7 @@ export async function runTrace(argv: readonly string[], deps: TraceCommandDeps):
   try {
     app = await deps.loadApp(request.target, deps.cwd);
   } catch (error) {
-    deps.err(`laminar trace: cannot load the app ${request.target}: ${describe(error)}`);
+    deps.err(`laminar trace: cannot load the app ${request.target}: ${describeLoadError(error)}`);
     return EXIT_APP_LOAD_ERROR;
   }
   let record: TraceRecord | undefined;
@@ -174,7 +168,7 @@ export async function runTrace(argv: readonly string[], deps: TraceCommandDeps):
   try {
     await client.start();
   } catch (error) {
-    deps.err(`laminar trace: the lifespan startup failed: ${describe(error)}`);
+    deps.err(`laminar trace: the lifespan startup failed: ${describeLoadError(error)}`);
     return EXIT_WORKER_BOOT_ERROR;
   }
   try {
@@ -191,7 +185,7 @@ export async function runTrace(argv: readonly string[], deps: TraceCommandDeps):
     try {
       await client.stop();
     } catch (error) {
-      deps.err(`laminar trace: the lifespan shutdown failed: ${describe(error)}`);
+      deps.err(`laminar trace: the lifespan shutdown failed: ${describeLoadError(error)}`);
     }
   }
   return 0;

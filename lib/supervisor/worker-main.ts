@@ -18,7 +18,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { App } from "../app.js";
 import type { Middleware } from "../../layers/middleware/middleware.js";
-import { loadApp } from "../cli/load-app.js";
+import { loadApp, describeLoadError } from "../cli/load-app.js";
 import { proxyHeaders } from "../../layers/middleware/proxy-headers.js";
 import { CONFIG_ENV, heartbeatInterval, isMasterMessage, type ReportedRequest, type WorkerMessage } from "./protocol.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR, type ServeConfig } from "./serve-config.js";
@@ -29,13 +29,6 @@ function send(message: WorkerMessage): Promise<void> {
     if (process.send === undefined || !process.connected) return done();
     process.send(message, undefined, {}, () => done());
   });
-}
-
-/** The error's message, then its cause's stack if it has one (where an import failed). */
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof Error && cause.stack !== undefined ? `${message}\n${cause.stack}` : message;
 }
 
 /** What the heartbeat reports of the requests; fed by {@link requestTracker}'s middleware. */
@@ -119,7 +112,7 @@ async function main(): Promise<void> {
   try {
     app = await loadApp(config.target);
   } catch (error) {
-    return bootFailure(EXIT_APP_LOAD_ERROR, describe(error));
+    return bootFailure(EXIT_APP_LOAD_ERROR, describeLoadError(error));
   }
   // Stopped while loading: nothing was started, nothing to close.
   if (stopRequested !== undefined) process.exit(0);
@@ -135,7 +128,7 @@ async function main(): Promise<void> {
       .then(
         () => process.exit(0),
         (error: unknown) => {
-          process.stderr.write(`laminar worker ${process.pid}: close failed: ${describe(error)}\n`);
+          process.stderr.write(`laminar worker ${process.pid}: close failed: ${describeLoadError(error)}\n`);
           process.exit(1);
         },
       );
@@ -148,7 +141,7 @@ async function main(): Promise<void> {
     const { url } = await app.listen({ host: config.host, port: config.port, tls, server: config.server, reusePort: true });
     await send({ laminar: "listening", url });
   } catch (error) {
-    return bootFailure(EXIT_WORKER_BOOT_ERROR, describe(error));
+    return bootFailure(EXIT_WORKER_BOOT_ERROR, describeLoadError(error));
   }
   stop = close;
   if (stopRequested !== undefined) close(stopRequested);
