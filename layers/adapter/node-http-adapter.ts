@@ -58,6 +58,7 @@ import {
   RESPONSE_STARTED,
   type ResponseState,
   checkSendEvent,
+  declaredContentLength,
   responseNotCompleted,
 } from "./protocol-state.js";
 import { writeErrorResponse } from "./node-error-response.js";
@@ -481,7 +482,7 @@ class NodeHttpExchange {
     if (this.adapter.closing || this.overflowed) res.shouldKeepAlive = false;
     // A streamed body whose length the app declared (a file): node checks the bytes against it and
     // throws on a mismatch (see sendEvent), instead of sending a body that is not what it said.
-    if (length < 0 && lastListFramed && declaresLength(this.headers as HeaderList)) res.strictContentLength = true;
+    if (length < 0 && lastListFramed && declaredContentLength(this.headers as HeaderList) !== undefined) res.strictContentLength = true;
     res.writeHead(status, headers);
     this.headWritten = true;
   }
@@ -618,15 +619,6 @@ function addressesOf(socket: Socket): { client: Address | null; server: Address 
   };
   (socket as SocketWithAddresses)[kAddresses] = addresses;
   return addresses;
-}
-
-/** Whether the app set a content-length (any case) in `list`. */
-function declaresLength(list: HeaderList): boolean {
-  for (let i = 0; i < list.length; i++) {
-    const name = list[i]![0];
-    if (name.length === 14 && name.toLowerCase() === "content-length") return true;
-  }
-  return false;
 }
 
 /**

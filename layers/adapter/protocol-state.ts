@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { SendEvent } from "./events.js";
+import type { HeaderList, SendEvent } from "./events.js";
 import { LaminarError, ProtocolError, ResponseNotCompletedError } from "../../lib/errors.js";
 
 /** No response event accepted yet. */
@@ -97,4 +97,17 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return typeof value;
   return "an object without a string type";
+}
+
+/**
+ * The content-length the app set on its response head, if it set a valid one (any case). Both
+ * adapters frame a streamed body by it: uWS sends it with `tryEnd`, node:http checks the bytes
+ * against it (`strictContentLength`).
+ */
+export function declaredContentLength(list: HeaderList): number | undefined {
+  for (let i = 0; i < list.length; i++) {
+    const [name, value] = list[i]!;
+    if (name.length === 14 && name.toLowerCase() === "content-length" && /^\d+$/.test(value)) return Number(value);
+  }
+  return undefined;
 }

@@ -51,6 +51,7 @@ import {
   RESPONSE_STARTED,
   type ResponseState,
   checkSendEvent,
+  declaredContentLength,
   responseNotCompleted,
 } from "./protocol-state.js";
 import { statusLine, writeUwsError, writeUwsResponse } from "./uws-error-response.js";
@@ -626,7 +627,7 @@ class UwsExchange {
   private startsSized(): boolean {
     const status = this.status;
     if (this.isHead || status < 200 || status === 204 || status === 304) return false;
-    const total = declaredLength(this.headers as HeaderList);
+    const total = declaredContentLength(this.headers as HeaderList);
     if (total === undefined) return false;
     this.sizedTotal = total;
     return true;
@@ -734,7 +735,7 @@ class UwsExchange {
         else res.endWithoutBody();
       } else if (this.isHead) {
         // uWS would send the body of a HEAD response; report the GET's length instead (RFC 9110 §9.3.2).
-        res.endWithoutBody(declaredLength(this.headers as HeaderList) ?? byteLength(body), close);
+        res.endWithoutBody(declaredContentLength(this.headers as HeaderList) ?? byteLength(body), close);
       } else {
         res.end(body ?? "", close);
       }
@@ -837,10 +838,3 @@ function byteLength(body: Uint8Array | string | undefined): number {
   return typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
 }
 
-/** The app's own content-length, if it set a valid one. */
-function declaredLength(list: HeaderList): number | undefined {
-  for (const [name, value] of list) {
-    if (name.length === 14 && name.toLowerCase() === "content-length" && /^\d+$/.test(value)) return Number(value);
-  }
-  return undefined;
-}
