@@ -193,9 +193,7 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
       if (isThenable(result)) result = await result;
       return respond(result, send, ctx);
     }
-    const resolution = await dependencies.resolve(ctx);
-    ctx.deps = resolution.values as Record<string, never>;
-    return invoke(ctx, resolution, send);
+    return withDependencies(ctx, await dependencies.resolve(ctx), send);
   }
 
   /**
@@ -231,6 +229,7 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
     return withDependencies(ctx, resolution, send);
   }
 
+  /** The handler and response once the dependencies are resolved; {@link invoke} only when there are cleanups. */
   function withDependencies(ctx: RequestContext, resolution: Resolution, send: Send): Promise<void> {
     ctx.deps = resolution.values as Record<string, never>;
     if (!resolution.exits.empty) return invoke(ctx, resolution, send);
