@@ -4,7 +4,7 @@ import type { HttpScope } from "../../../layers/adapter/events.js";
 import { inject, injectable, singleton } from "../../../layers/di/decorators.js";
 import * as tsyringe from "tsyringe";
 import { dependency } from "../../../layers/di/dependency.js";
-import type { CompiledDependencies, Resolution } from "../../../layers/di/resolver.js";
+import type { CompiledDependencies, RequestInputs, Resolution } from "../../../layers/di/resolver.js";
 import { REQUEST_SCOPE, TsyringeResolver } from "../../../layers/di/tsyringe-resolver.js";
 import { InvalidDependencyError } from "../../../lib/errors.js";
 import { fakeInputs } from "../../conformance/di/di-conformance.js";
@@ -329,27 +329,10 @@ t.test("a factory's context reads the request inputs only when the factory does 
   const reads: string[] = [];
   const base = fakeInputs({ headers: { "x-token": "abc" }, query: { page: "2" } });
   // The request context parses each input on first read; count the reads instead.
-  const inputs = {
-    get scope() {
-      return base.scope;
-    },
-    get params() {
-      reads.push("params");
-      return base.params;
-    },
-    get query() {
-      reads.push("query");
-      return base.query;
-    },
-    get headers() {
-      reads.push("headers");
-      return base.headers;
-    },
-    get cookies() {
-      reads.push("cookies");
-      return base.cookies;
-    },
-  };
+  const inputs = { scope: base.scope } as RequestInputs;
+  for (const key of ["params", "query", "headers", "cookies"] as const) {
+    Object.defineProperty(inputs, key, { get: () => (reads.push(key), base[key]) });
+  }
   const settings = dependency({ name: "settings" }, () => ({ prefix: "user-" }));
   const user = dependency({ name: "user", deps: { settings } }, ({ deps }) => `${deps.settings.prefix}42`);
   const resolver = new TsyringeResolver();
@@ -419,4 +402,25 @@ t.test("resolveNow: a value when every factory is synchronous, a promise from th
   await t.rejects(result as Promise<Resolution>, /after a cleanup/);
   t.same(log, ["held closed"], "after the cleanup ran");
   await t.rejects(mustCompile(resolver, { boom }).resolve(fakeInputs()), /boom/, "resolve() still only rejects");
+});
+
+t.test("the fast path creates no child container; a class with constructor parameters does", async (t) => {
+  class Plain {}
+  @injectable()
+  class Injected {
+    constructor(readonly plain: Plain) {}
+  }
+  const resolver = new TsyringeResolver();
+  resolver.register(Plain, "request");
+  resolver.register(Injected, "request");
+  let children = 0;
+  const create = resolver.container.createChildContainer.bind(resolver.container);
+  resolver.container.createChildContainer = () => (children++, create());
+
+  const plain = await mustCompile(resolver, { a: Plain, b: Plain }).resolve(fakeInputs());
+  t.equal(children, 0, "request-scoped classes without parameters: no container per request");
+  t.ok(plain.exits.empty, "and nothing to dispose");
+  const injected = await mustCompile(resolver, { i: Injected }).resolve(fakeInputs());
+  t.equal(children, 1, "constructor injection still goes through tsyringe");
+  await finish(injected);
 });
