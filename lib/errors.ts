@@ -108,6 +108,28 @@ export const UwsUnavailableError = defineError(
   "UwsUnavailableError",
 );
 
+// --- Task queue (lib/tasks) ----------------------------------------------------------------
+// Class names are Celery's, so a failure reads the same in a laminar result and a Python one.
+
+/** A worker received a task name nobody registered. */
+export const NotRegistered = defineError("LMR_ERR_TASK_NOT_REGISTERED", "Task %s is not registered on this worker", 500, "NotRegistered");
+/** A task's arguments failed its `argsSchema` (at publish or at execution); never retried. */
+export const TaskArgumentsError = defineError("LMR_ERR_TASK_ARGUMENTS", "Arguments of task %s are invalid: %s", 422, "TaskArgumentsError");
+/** The soft time limit passed: the reason of the task's AbortSignal. */
+export const SoftTimeLimitExceeded = defineError("LMR_ERR_SOFT_TIME_LIMIT", "Soft time limit (%ss) exceeded", 500, "SoftTimeLimitExceeded");
+/** The hard time limit passed: the task was stopped. */
+export const TimeLimitExceeded = defineError("LMR_ERR_TIME_LIMIT", "Time limit (%ss) exceeded", 500, "TimeLimitExceeded");
+/** A retry was asked past `maxRetries` and no error was given to fail with. */
+export const MaxRetriesExceededError = defineError("LMR_ERR_MAX_RETRIES", "Can't retry %s[%s]: max retries (%d) exceeded", 500, "MaxRetriesExceededError");
+/** The task was revoked (or expired) before or while it ran. */
+export const TaskRevokedError = defineError("LMR_ERR_TASK_REVOKED", "Task %s was revoked: %s", 500, "TaskRevokedError");
+/** A chord member failed, so its callback cannot run. */
+export const ChordError = defineError("LMR_ERR_CHORD", "Dependency %s raised %s", 500, "ChordError");
+/** `AsyncResult.get()` waited longer than its timeout. */
+export const TaskTimeoutError = defineError("LMR_ERR_TASK_WAIT_TIMEOUT", "The operation timed out waiting for task %s (%ss)", 504, "TimeoutError");
+/** A broker or result backend cannot be opened or used (a locked or corrupt SQLite file, a refused connection). */
+export const BrokerUnavailable = defineError("LMR_ERR_BROKER_UNAVAILABLE", "Broker %s is unavailable: %s", 503, "BrokerUnavailable");
+
 // --- Errors users raise ---------------------------------------------------------------------
 
 /**
