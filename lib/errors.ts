@@ -129,6 +129,11 @@ export const ChordError = defineError("LMR_ERR_CHORD", "Dependency %s raised %s"
 export const TaskTimeoutError = defineError("LMR_ERR_TASK_WAIT_TIMEOUT", "The operation timed out waiting for task %s (%ss)", 504, "TimeoutError");
 /** A broker or result backend cannot be opened or used (a locked or corrupt SQLite file, a refused connection). */
 export const BrokerUnavailable = defineError("LMR_ERR_BROKER_UNAVAILABLE", "Broker %s is unavailable: %s", 503, "BrokerUnavailable");
+/**
+ * The process running a task died before the task finished (killed, out of memory, crashed): Celery's
+ * `WorkerLostError`, with its message ("Worker exited prematurely: signal 9 (SIGKILL).").
+ */
+export const WorkerLostError = defineError("LMR_ERR_WORKER_LOST", "Worker exited prematurely: %s", 500, "WorkerLostError");
 
 // --- Errors users raise ---------------------------------------------------------------------
 
