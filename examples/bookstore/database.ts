@@ -33,6 +33,14 @@ CREATE TABLE IF NOT EXISTS covers (
   media_type TEXT NOT NULL,
   size       INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sales (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  book_id    INTEGER NOT NULL REFERENCES books(id) ON DELETE CASCADE,
+  quantity   INTEGER NOT NULL,
+  unit_price REAL NOT NULL,
+  sold_at    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sales_book ON sales(book_id);
 CREATE TABLE IF NOT EXISTS users (
   username      TEXT PRIMARY KEY,
   password_hash TEXT NOT NULL,
