@@ -22,7 +22,8 @@ import type {
   WorkerInfo,
 } from "../broker.js";
 import type { TaskMessage } from "../message.js";
-import { clampPriority, TopN } from "./delivery-order.js";
+import { clampPriority, TopN } from "../broker-support/delivery-order.js";
+import { decodeMessage as decode, dueAt, encodeMessage as encode } from "../broker-support/message-codec.js";
 
 /** Options of {@link MemoryBroker}. */
 export interface MemoryBrokerOptions {
@@ -270,7 +271,7 @@ export class MemoryBroker implements Broker {
       id: message.id,
       queue: message.queue,
       priority: clampPriority(message.priority),
-      availableAt: typeof message.eta === "number" && Number.isFinite(message.eta) ? Math.max(message.eta, 0) : now,
+      availableAt: dueAt(message, now),
       leaseId: undefined,
       deliveries: 0,
       body,
@@ -346,14 +347,4 @@ export class MemoryBroker implements Broker {
   private wakeQueue(queue: string): void {
     for (const waiter of [...this.waiters]) if (waiter.queues.has(queue)) waiter.wake();
   }
-}
-
-function encode(message: TaskMessage): string {
-  const body = JSON.stringify(message);
-  if (typeof body !== "string") throw new TypeError("A task message must be a JSON object");
-  return body;
-}
-
-function decode(body: string): TaskMessage {
-  return JSON.parse(body) as TaskMessage;
 }
