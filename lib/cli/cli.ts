@@ -1,5 +1,5 @@
 /**
- * The `laminar` command: dispatches `serve`, `status`, `trace`, `openapi` and `help`, turns usage errors into exit code 2, and
+ * The `laminar` command: dispatches `serve`, `worker`, `tasks`, `status`, `trace`, `openapi` and `help`, turns usage errors into exit code 2, and
  * runs one worker in this process or hands the config to the supervisor's master (`--workers > 1`).
  *
  * @module
@@ -13,6 +13,11 @@ import { EXIT_USAGE, UsageError } from "./usage-error.js";
 import { runStatus } from "./status.js";
 import { runTrace } from "./trace-command.js";
 import { runOpenApi } from "./openapi-command.js";
+import { runWorkerCommand, type RunTaskMaster } from "./worker-command.js";
+import { runTasksCommand } from "./tasks-command.js";
+import { loadRegistry as defaultLoadRegistry } from "./load-registry.js";
+import type { TaskRegistry } from "../tasks/registry.js";
+import type { CreateTaskWorker } from "../tasks/worker-process/start-task-worker.js";
 
 /** Runs the master (`--workers > 1`) and resolves with its exit code. */
 export type RunMaster = (config: ServeConfig) => Promise<number>;
@@ -27,6 +32,14 @@ export interface CliDeps extends SingleWorkerDeps {
   socketDir?: string;
   /** Writes a file (an absolute path): `laminar openapi --output`. */
   writeFile?(path: string, text: string): Promise<void>;
+  /** Loads a task registry (`laminar worker`, `laminar tasks`). Default {@link defaultLoadRegistry}. */
+  loadRegistry?(target: string, cwd: string): Promise<TaskRegistry>;
+  /** The supervisor forking task workers (`laminar worker --processes > 1`); absent, that is refused. */
+  runTaskMaster?: RunTaskMaster;
+  /** Builds `laminar worker`'s worker (tests). Default laminar's Worker. */
+  createWorker?: CreateTaskWorker;
+  /** Cores, `laminar worker --pool process`'s default concurrency. */
+  cpus?: number;
 }
 
 /**
@@ -53,6 +66,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   if (command === "status") return runStatus(rest, { out: deps.out, err: deps.err, socketDir: deps.socketDir });
   if (command === "trace") return runTrace(rest, deps);
   if (command === "openapi") return runOpenApi(rest, deps);
+  if (command === "worker") return runWorkerCommand(rest, { ...deps, loadRegistry: deps.loadRegistry ?? defaultLoadRegistry });
+  if (command === "tasks") return runTasksCommand(rest, { ...deps, loadRegistry: deps.loadRegistry ?? defaultLoadRegistry });
   if (command !== "serve") {
     deps.err(command === undefined ? mainHelp() : `laminar: unknown command "${command}"; run laminar --help`);
     return EXIT_USAGE;

@@ -36,6 +36,11 @@ export interface MasterOptions {
   logger?: Logger;
   /** The worker entry to fork. Default {@link WORKER_ENTRY}. */
   workerEntry?: string;
+  /**
+   * Added to each worker's environment, beside the config: what another entry needs (the task
+   * worker's settings, for `laminar worker --processes N`).
+   */
+  workerEnv?: Record<string, string>;
 }
 
 /**
@@ -51,7 +56,7 @@ export async function runMaster(config: ServeConfig, options: MasterOptions = {}
   const workers = new Map<number, Worker>();
   const deps: ArbiterDeps = {
     spawn() {
-      const worker = cluster.fork({ [CONFIG_ENV]: JSON.stringify(config) });
+      const worker = cluster.fork({ ...options.workerEnv, [CONFIG_ENV]: JSON.stringify(config) });
       const pid = worker.process.pid as number;
       workers.set(pid, worker);
       return {
