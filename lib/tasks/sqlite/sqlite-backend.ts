@@ -14,6 +14,7 @@ import type { ResultBackend, TaskMeta } from "../result-backend.js";
 import { isReady, type TaskState } from "../states.js";
 import { openTaskDatabase, unavailable, type OpenedDatabase, type SqliteOpenOptions, type SqliteSource } from "./open-database.js";
 import { FIRST_POLL_MS, nextPollDelay, sqliteWakeups } from "./poll.js";
+import { WriteQueue } from "./write-queue.js";
 
 /** Options of {@link SqliteResultBackend}: the file (a path or an open connection) and how to use it. */
 export type SqliteResultBackendOptions = SqliteSource &
@@ -42,7 +43,7 @@ export class SqliteResultBackend implements ResultBackend {
     Stmt
   >;
   private readonly getManyTx: Database.Transaction<(ids: readonly string[]) => (string | undefined)[]>;
-  private readonly markTx: Database.Transaction<(groupId: string, memberId: string) => { done: number; first: boolean }>;
+  private readonly writes: WriteQueue;
 
   constructor(options: SqliteResultBackendOptions) {
     this.opened = openTaskDatabase(options, options);
@@ -71,10 +72,7 @@ export class SqliteResultBackend implements ResultBackend {
     this.s.getGroup.pluck();
     this.s.countMembers.pluck();
     this.getManyTx = this.db.transaction((ids: readonly string[]) => ids.map((id) => this.s.get.get(String(id)) as string | undefined));
-    this.markTx = this.db.transaction((groupId: string, memberId: string) => {
-      const first = this.s.markMember.run(groupId, memberId).changes === 1;
-      return { done: this.s.countMembers.get(groupId) as number, first };
-    });
+    this.writes = new WriteQueue(this.db, (error) => unavailable(error, this.opened.name, this.opened.busyTimeoutMs));
   }
 
   /** The file this backend uses (absolute path). */
@@ -86,7 +84,9 @@ export class SqliteResultBackend implements ResultBackend {
     const updatedAt = meta.updatedAt ?? this.now();
     const body = JSON.stringify({ ...meta, updatedAt });
     const ready = isReady(meta.state);
-    this.guard(() => this.s.store.run(String(meta.taskId), meta.state, ready ? 1 : 0, updatedAt, body, ready ? 1 : 0, String(meta.taskId)));
+    const taskId = String(meta.taskId);
+    // Group commit: the results stored in one event-loop turn share one transaction (see write-queue.ts).
+    await this.write(() => this.s.store.run(taskId, meta.state, ready ? 1 : 0, updatedAt, body, ready ? 1 : 0, taskId));
     if (ready) {
       const key = this.waitKey(meta.taskId);
       if (sqliteWakeups.has(key)) sqliteWakeups.wake(key);
@@ -121,7 +121,7 @@ export class SqliteResultBackend implements ResultBackend {
 
   async saveGroup(groupId: string, memberIds: readonly string[]): Promise<void> {
     const members = JSON.stringify(memberIds.map(String));
-    this.guard(() => this.s.saveGroup.run(String(groupId), members));
+    await this.write(() => this.s.saveGroup.run(String(groupId), members));
   }
 
   async getGroup(groupId: string): Promise<string[] | undefined> {
@@ -130,7 +130,11 @@ export class SqliteResultBackend implements ResultBackend {
   }
 
   async markGroupMember(groupId: string, memberId: string): Promise<{ done: number; first: boolean }> {
-    return this.guard(() => this.markTx.immediate(String(groupId), String(memberId)));
+    // Both statements run in one transaction, so two processes marking members at once each see their own count.
+    return this.write(() => {
+      const first = this.s.markMember.run(String(groupId), String(memberId)).changes === 1;
+      return { done: this.s.countMembers.get(String(groupId)) as number, first };
+    });
   }
 
   async recent(options: { state?: TaskState; limit: number }): Promise<TaskMeta[]> {
@@ -142,11 +146,13 @@ export class SqliteResultBackend implements ResultBackend {
   }
 
   async forget(taskId: string): Promise<void> {
-    this.guard(() => this.s.forget.run(String(taskId)));
+    await this.write(() => this.s.forget.run(String(taskId)));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // What was stored before close is committed, not dropped.
+    this.writes.flush();
     this.closed = true;
     this.closing.abort();
     if (this.opened.owned && this.db.open) this.db.close();
@@ -154,6 +160,11 @@ export class SqliteResultBackend implements ResultBackend {
 
   private waitKey(taskId: string): string {
     return `result\0${this.opened.name}\0${taskId}`;
+  }
+
+  private write<T>(op: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new BrokerUnavailable(this.opened.name, "the result backend was closed"));
+    return this.writes.run(op);
   }
 
   private guard<T>(fn: () => T): T {

@@ -30,6 +30,7 @@ import { BrokerUnavailable } from "../../errors.js";
 import type { TaskMessage } from "../message.js";
 import { openTaskDatabase, unavailable, type OpenedDatabase, type SqliteOpenOptions, type SqliteSource } from "./open-database.js";
 import { FIRST_POLL_MS, nextPollDelay, sqliteWakeups } from "./poll.js";
+import { WriteQueue } from "./write-queue.js";
 
 /** Options of {@link SqliteBroker}: the file (a path or an open connection) and how to use it. */
 export type SqliteBrokerOptions = SqliteSource &
@@ -100,10 +101,7 @@ export class SqliteBroker implements Broker {
     | "sweepClaims",
     Stmt
   >;
-  private readonly publishTx: Database.Transaction<(messages: readonly TaskMessage[], bodies: string[], now: number) => void>;
-  private readonly reserveTx: Database.Transaction<
-    (queues: readonly string[], max: number, now: number, until: number, consumer: string) => Delivery[]
-  >;
+  private readonly writes: WriteQueue;
 
   constructor(options: SqliteBrokerOptions) {
     this.opened = openTaskDatabase(options, options);
@@ -163,18 +161,16 @@ export class SqliteBroker implements Broker {
       ),
       sweepClaims: p("DELETE FROM claims WHERE expires_at <= ?"),
     };
-    this.publishTx = db.transaction((messages: readonly TaskMessage[], bodies: string[], now: number) => {
-      for (let i = 0; i < messages.length; i++) {
-        const message = messages[i]!;
-        if (!this.knownQueues.has(message.queue)) {
-          this.s.insertQueue.run(message.queue);
-          this.knownQueues.add(message.queue);
-        }
-        this.s.insert.run(message.id, message.queue, clampPriority(message.priority), dueAt(message, now), bodies[i], message.id);
-      }
-    });
-    this.reserveTx = db.transaction((queues: readonly string[], max: number, now: number, until: number, consumer: string) =>
-      this.lease(queues, max, now, until, consumer),
+    this.writes = new WriteQueue(
+      db,
+      (error) => {
+        // A failed batch rolled back its queue names too: forget which ones this instance wrote.
+        this.knownQueues.clear();
+        return unavailable(error, this.opened.name, this.opened.busyTimeoutMs);
+      },
+      () => {
+        if (sqliteWakeups.has(this.wakeKey)) sqliteWakeups.wake(this.wakeKey);
+      },
     );
   }
 
@@ -190,16 +186,18 @@ export class SqliteBroker implements Broker {
   async publishMany(messages: readonly TaskMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const bodies = messages.map(encodeMessage);
-    this.guard(() => {
-      try {
-        this.publishTx.immediate(messages, bodies, this.now());
-      } catch (error) {
-        // The queue names cached inside a rolled-back transaction were not written after all.
-        this.knownQueues.clear();
-        throw error;
+    const now = this.now();
+    // All in one transaction (the write queue's): one bad batch publishes nothing.
+    await this.write(() => {
+      for (let i = 0; i < messages.length; i++) {
+        const message = messages[i]!;
+        if (!this.knownQueues.has(message.queue)) {
+          this.s.insertQueue.run(message.queue);
+          this.knownQueues.add(message.queue);
+        }
+        this.s.insert.run(message.id, message.queue, clampPriority(message.priority), dueAt(message, now), bodies[i], message.id);
       }
     });
-    if (sqliteWakeups.has(this.wakeKey)) sqliteWakeups.wake(this.wakeKey);
   }
 
   async reserve(options: ReserveOptions): Promise<Delivery[]> {
@@ -212,11 +210,19 @@ export class SqliteBroker implements Broker {
       if (this.closed || options.signal?.aborted) return [];
       // After a miss, look without the write lock first: an idle worker polling the file must not
       // make publishers queue for the lock twenty times a second.
-      if (first || this.guard(() => this.anyDue(options.queues))) {
-        const now = this.now();
-        const until = now + Math.max(0, options.visibilityTimeoutMs);
-        const deliveries = this.guard(() => this.reserveTx.immediate(options.queues, max, now, until, options.consumer));
-        if (deliveries.length > 0) return deliveries;
+      if (first || this.read(() => this.anyDue(options.queues))) {
+        const vt = Math.max(0, options.visibilityTimeoutMs);
+        // The lease is taken in the write queue's IMMEDIATE transaction (with this turn's acks).
+        const deliveries = await this.write(() => {
+          const now = this.now();
+          return this.lease(options.queues, max, now, now + vt, options.consumer);
+        });
+        if (deliveries.length > 0) {
+          // Aborted while the batch ran: give the leases straight back rather than hide them for a visibility timeout.
+          if (!options.signal?.aborted) return deliveries;
+          await Promise.all(deliveries.map((d) => this.release(d)));
+          return [];
+        }
       }
       first = false;
       const remaining = deadline - performance.now();
@@ -230,13 +236,13 @@ export class SqliteBroker implements Broker {
     const seq = this.seqOf(delivery);
     if (seq === undefined) return false;
     const until = this.now() + Math.max(0, visibilityTimeoutMs);
-    return this.guard(() => this.s.extend.run(until, seq, delivery.leaseId).changes === 1);
+    return this.write(() => this.s.extend.run(until, seq, delivery.leaseId).changes === 1);
   }
 
   async ack(delivery: Delivery): Promise<boolean> {
     const seq = this.seqOf(delivery);
     if (seq === undefined) return false;
-    return this.guard(() => this.s.ack.run(seq, delivery.leaseId).changes === 1);
+    return this.write(() => this.s.ack.run(seq, delivery.leaseId).changes === 1);
   }
 
   async release(delivery: Delivery, options: ReleaseOptions = {}): Promise<boolean> {
@@ -244,73 +250,56 @@ export class SqliteBroker implements Broker {
     if (seq === undefined) return false;
     const availableAt = this.now() + Math.max(0, options.delayMs ?? 0);
     const replacement = options.message;
-    let released: boolean;
-    if (!replacement) {
-      released = this.guard(() => this.s.release.run(availableAt, seq, delivery.leaseId).changes === 1);
-    } else {
-      const body = encodeMessage(replacement);
-      released = this.guard(() =>
-        this.db
-          .transaction(() => {
-            // A replacement is a new message (a retry): its deliveries count from zero again.
-            if (this.s.revoked.get(replacement.id) !== undefined) return this.s.ack.run(seq, delivery.leaseId).changes === 1;
-            this.s.insertQueue.run(replacement.queue);
-            const args = [availableAt, replacement.id, replacement.queue, clampPriority(replacement.priority), body];
-            return this.s.replace.run(...args, seq, delivery.leaseId).changes === 1;
-          })
-          .immediate(),
-      );
-    }
-    if (released && sqliteWakeups.has(this.wakeKey)) sqliteWakeups.wake(this.wakeKey);
-    return released;
+    if (!replacement) return this.write(() => this.s.release.run(availableAt, seq, delivery.leaseId).changes === 1);
+    const body = encodeMessage(replacement);
+    return this.write(() => {
+      // A replacement of a revoked id is dropped, as its publish would be.
+      if (this.s.revoked.get(replacement.id) !== undefined) return this.s.ack.run(seq, delivery.leaseId).changes === 1;
+      this.s.insertQueue.run(replacement.queue);
+      // A replacement is a new message (a retry): its deliveries count from zero again.
+      const args = [availableAt, replacement.id, replacement.queue, clampPriority(replacement.priority), body];
+      return this.s.replace.run(...args, seq, delivery.leaseId).changes === 1;
+    });
   }
 
   async deadLetter(delivery: Delivery, reason: string): Promise<boolean> {
     const seq = this.seqOf(delivery);
     if (seq === undefined) return false;
     const at = this.now();
-    return this.guard(() =>
-      this.db
-        .transaction(() => {
-          const row = this.s.leased.get(seq, delivery.leaseId) as { queue: string; body: string } | undefined;
-          if (!row) return false;
-          this.s.deadInsert.run(row.queue, delivery.message.id, String(reason), at, row.body);
-          this.s.deleteSeq.run(seq);
-          return true;
-        })
-        .immediate(),
-    );
+    return this.write(() => {
+      const row = this.s.leased.get(seq, delivery.leaseId) as { queue: string; body: string } | undefined;
+      if (!row) return false;
+      this.s.deadInsert.run(row.queue, delivery.message.id, String(reason), at, row.body);
+      this.s.deleteSeq.run(seq);
+      return true;
+    });
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
-    const rows = this.guard(() => this.s.deadList.all(Math.max(0, Math.trunc(limit))) as { body: string; reason: string; at: number }[]);
+    const rows = this.read(() => this.s.deadList.all(Math.max(0, Math.trunc(limit))) as { body: string; reason: string; at: number }[]);
     return rows.map((row) => ({ message: decodeMessage(row.body), reason: row.reason, at: row.at }));
   }
 
   async revoke(taskId: string, options: { terminate?: boolean } = {}): Promise<void> {
     const now = this.now();
-    this.guard(() =>
-      this.db
-        .transaction(() => {
-          this.s.revokeInsert.run(String(taskId), options.terminate === true ? 1 : 0);
-          this.s.revokeDelete.run(String(taskId), now);
-        })
-        .immediate(),
-    );
+    await this.write(() => {
+      this.s.revokeInsert.run(String(taskId), options.terminate === true ? 1 : 0);
+      this.s.revokeDelete.run(String(taskId), now);
+    });
   }
 
   async isRevoked(taskId: string): Promise<boolean> {
-    return this.guard(() => this.s.revoked.get(String(taskId)) !== undefined);
+    return this.read(() => this.s.revoked.get(String(taskId)) !== undefined);
   }
 
   async revocations(afterSeq: number): Promise<Revocation[]> {
-    const rows = this.guard(() => this.s.revocations.all(Number(afterSeq) || 0) as { seq: number; taskId: string; terminate: number }[]);
+    const rows = this.read(() => this.s.revocations.all(Number(afterSeq) || 0) as { seq: number; taskId: string; terminate: number }[]);
     return rows.map((row) => ({ seq: row.seq, taskId: row.taskId, terminate: row.terminate === 1 }));
   }
 
   async stats(): Promise<QueueStats[]> {
     const now = this.now();
-    return this.guard(() =>
+    return this.read(() =>
       this.db
         .transaction(() => {
           const byQueue = new Map<string, QueueStats>();
@@ -332,30 +321,30 @@ export class SqliteBroker implements Broker {
 
   async heartbeat(info: WorkerInfo): Promise<void> {
     const body = JSON.stringify(info);
-    this.guard(() => this.s.heartbeat.run(String(info.id), info.seenAt, body));
+    await this.write(() => this.s.heartbeat.run(String(info.id), info.seenAt, body));
   }
 
   async workers(withinMs: number): Promise<WorkerInfo[]> {
-    const rows = this.guard(() => this.s.workers.all(this.now() - withinMs) as { body: string }[]);
+    const rows = this.read(() => this.s.workers.all(this.now() - withinMs) as { body: string }[]);
     return rows.map((row) => JSON.parse(row.body) as WorkerInfo);
   }
 
   async removeWorker(id: string): Promise<void> {
-    this.guard(() => this.s.removeWorker.run(String(id)));
+    await this.write(() => this.s.removeWorker.run(String(id)));
   }
 
   async acquireLock(name: string, owner: string, ttlMs: number): Promise<boolean> {
     const now = this.now();
-    return this.guard(() => this.s.lock.run(String(name), String(owner), now + ttlMs, now).changes === 1);
+    return this.write(() => this.s.lock.run(String(name), String(owner), now + ttlMs, now).changes === 1);
   }
 
   async releaseLock(name: string, owner: string): Promise<void> {
-    this.guard(() => this.s.unlock.run(String(name), String(owner)));
+    await this.write(() => this.s.unlock.run(String(name), String(owner)));
   }
 
   async claimOnce(key: string, ttlMs: number): Promise<boolean> {
     const now = this.now();
-    return this.guard(() => {
+    return this.write(() => {
       const won = this.s.claim.run(String(key), now + ttlMs, now).changes === 1;
       // Claims are rare (one per beat tick): sweeping the expired ones here keeps the table small.
       if (won) this.s.sweepClaims.run(now);
@@ -365,6 +354,8 @@ export class SqliteBroker implements Broker {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // What was written before close is committed, not dropped.
+    this.writes.flush();
     this.closed = true;
     this.closing.abort();
     if (this.opened.owned && this.db.open) this.db.close();
@@ -376,14 +367,20 @@ export class SqliteBroker implements Broker {
     return `broker\0${this.opened.name}`;
   }
 
-  /** Runs a statement, turning "this file cannot be used" into BrokerUnavailable. */
-  private guard<T>(fn: () => T): T {
+  /** Runs a read now, turning "this file cannot be used" into BrokerUnavailable. */
+  private read<T>(fn: () => T): T {
     if (this.closed) throw new BrokerUnavailable(this.opened.name, "the broker was closed");
     try {
       return fn();
     } catch (error) {
       throw unavailable(error, this.opened.name, this.opened.busyTimeoutMs);
     }
+  }
+
+  /** Queues a write for this turn's transaction. */
+  private write<T>(op: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new BrokerUnavailable(this.opened.name, "the broker was closed"));
+    return this.writes.run(op);
   }
 
   /** The row key in a lease token, or undefined for a token this broker never made. */
