@@ -5,7 +5,7 @@
  * killed with SIGKILL is replaced by the master and its acksLate task runs again; SIGTERM lets a
  * running task finish and every process exits, the master with 0. Bounded counts and deadlines.
  */
-import t from "tap";
+import t, { type Test } from "tap";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,18 +42,25 @@ async function until<T>(probe: () => T | undefined | false | Promise<T | undefin
   }
 }
 
-t.test("two supervised task workers: run tasks, a killed one is replaced, SIGTERM stops all with 0", async (t) => {
-  const child = spawn(
-    process.execPath,
-    [build.js("lib/cli/bin.ts"), "worker", build.js(FIXTURE), "--processes", "2", "-c", "4", "--graceful-timeout", "15", "--visibility-timeout", "2"],
-    { cwd: root, env: { ...process.env, LAMINAR_TEST_TASKS_DB: file, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+interface Running {
+  output(): string;
+  logs(): Log[];
+  listening(): number[];
+  exited: Promise<number | null>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Runs the compiled `laminar worker <fixture> ...args` on the test's SQLite file; SIGKILLed when `t` ends. */
+function laminarWorker(t: Test, args: string[]): Running {
+  const child = spawn(process.execPath, [build.js("lib/cli/bin.ts"), "worker", build.js(FIXTURE), ...args], {
+    cwd: root,
+    env: { ...process.env, LAMINAR_TEST_TASKS_DB: file, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   t.teardown(() => void child.kill("SIGKILL"));
   let text = "";
   child.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const output = (): string => text;
   const logs = (): Log[] =>
     text.split("\n").flatMap((line) => {
       if (!line.startsWith("{")) return [];
@@ -63,8 +70,22 @@ t.test("two supervised task workers: run tasks, a killed one is replaced, SIGTER
         return [];
       }
     });
-  const listening = (): number[] => logs().filter((l) => l.msg === "supervisor: worker listening").map((l) => l.worker as number);
+  return {
+    output: () => text,
+    logs,
+    listening: () => logs().filter((l) => l.msg === "supervisor: worker listening").map((l) => l.worker as number),
+    exited: new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code))),
+    kill: (signal) => void child.kill(signal),
+  };
+}
 
+function exitCode(run: Running): Promise<number | null> {
+  return Promise.race([run.exited, new Promise<never>((_, fail) => setTimeout(() => fail(new Error(`master still running:\n${run.output()}`)), 40_000).unref())]);
+}
+
+t.test("two supervised task workers: run tasks, a killed one is replaced, SIGTERM stops all with 0", async (t) => {
+  const run = laminarWorker(t, ["--processes", "2", "-c", "4", "--graceful-timeout", "15", "--visibility-timeout", "2"]);
+  const { output, logs, listening } = run;
   const first = await until(() => listening().length >= 2 && listening(), "two workers listening", output);
   t.equal(new Set(first).size, 2);
   t.ok(logs().some((l) => l.msg === "supervisor: worker listening" && l.url === "tasks://celery"), "the task worker reports its queues as its url");
@@ -103,10 +124,43 @@ t.test("two supervised task workers: run tasks, a killed one is replaced, SIGTER
   const last = await queue.sendTask("sleep", { args: [800] });
   await until(async () => (await last.state()) === "STARTED", "the last task to start", output);
   const pids = [...new Set([...first, replacement])].filter((pid) => pid !== victim);
-  child.kill("SIGTERM");
-  const code = await Promise.race([exited, new Promise<never>((_, fail) => setTimeout(() => fail(new Error(`master still running:\n${text}`)), 40_000).unref())]);
-  t.equal(code, 0, text);
+  run.kill("SIGTERM");
+  t.equal(await exitCode(run), 0, output());
   t.equal(await last.state(), "SUCCESS", "the running task finished during the graceful stop");
   for (const pid of pids) t.notOk(alive(pid), `worker ${pid} exited`);
-  t.match(text, /supervisor: graceful shutdown/);
+  t.match(output(), /supervisor: graceful shutdown/);
+});
+
+t.test("--max-tasks-per-child on the async pool: the worker process retires and the master replaces it", async (t) => {
+  const run = laminarWorker(t, ["--max-tasks-per-child", "3", "-c", "1", "--graceful-timeout", "10"]);
+  const [first] = await until(() => run.listening().length >= 1 && run.listening(), "the worker listening", run.output);
+  const queue = new TaskQueue({ broker: connectBroker(`sqlite://${file}`), backend: connectBackend(`sqlite://${file}`) });
+  t.teardown(() => queue.close());
+  // One at a time; bounded: a replacement must take over within 60 tasks.
+  let other: number | undefined;
+  for (let i = 0; i < 60 && other === undefined; i++) {
+    const pid = (await (await queue.sendTask("pid")).get({ timeout: 30 })) as number;
+    if (pid !== first) other = pid;
+  }
+  t.not(other, undefined, "a task ran in a fresh worker process");
+  t.ok(run.listening().includes(other!), "the fresh one is the master's replacement");
+  t.ok(run.logs().some((l) => l.worker === first && l.requests === 3 && /replacing it/.test(String(l.msg))), "the first asked to retire after 3 tasks");
+  await until(() => run.logs().some((l) => l.msg === "supervisor: retired worker exited" && l.worker === first), "the retired worker to exit", run.output);
+  run.kill("SIGTERM");
+  t.equal(await exitCode(run), 0, run.output());
+});
+
+t.test("--pool process under the supervisor: tasks run in the pool's children", async (t) => {
+  const run = laminarWorker(t, ["--processes", "2", "--pool", "process", "-c", "1", "--graceful-timeout", "10"]);
+  const workers = await until(() => run.listening().length >= 2 && run.listening(), "two workers listening", run.output);
+  const queue = new TaskQueue({ broker: connectBroker(`sqlite://${file}`), backend: connectBackend(`sqlite://${file}`) });
+  t.teardown(() => queue.close());
+  const pids = await Promise.all(Array.from({ length: 4 }, async () => (await queue.sendTask("pid")).get({ timeout: 30 }) as Promise<number>));
+  for (const pid of pids) {
+    t.notOk(workers.includes(pid), `not in a worker process itself (${pid})`);
+    t.not(pid, process.pid);
+  }
+  run.kill("SIGTERM");
+  t.equal(await exitCode(run), 0, run.output());
+  for (const pid of new Set(pids)) t.notOk(alive(pid), `pool child ${pid} exited with its worker`);
 });
