@@ -69,6 +69,8 @@ interface Held {
   running: boolean;
   startedAt: number;
   control?: AbortController;
+  /** Aborts a rate-limit wait (stop, revoke). */
+  waitAbort?: AbortController;
   /** Why `control` was aborted. */
   stopReason?: "terminate" | "shutdown";
 }
@@ -204,6 +206,7 @@ export class Worker {
     this.state = "stopping";
     this.stopController.abort(new Error("worker stopping"));
     this.wakeLoop?.();
+    for (const held of this.held) held.waitAbort?.abort();
     if (wasRunning) {
       await this.loop;
       if (!(await this.idle(gracefulTimeoutMs))) {
@@ -298,17 +301,21 @@ export class Worker {
         return await this.finishFailed(held, new TaskArgumentsError(message.task, "args must be an array and kwargs an object"));
       }
       if (task.options.rateLimit !== undefined) {
-        const wait = this.rateLimit(task, this.stopController.signal);
+        // Its own controller: the wait ends early when the worker stops or the task is revoked.
+        const waitAbort = new AbortController();
+        const wait = this.rateLimit(task, waitAbort.signal);
         if (wait !== undefined) {
           held.waiting = true;
+          held.waitAbort = waitAbort;
           this.waitingCount++;
           this.wakeLoop?.();
           try {
             await wait;
           } catch {
-            // Only rejects when the worker stops: handled below.
+            // Only rejects when aborted: the checks below say why.
           } finally {
             held.waiting = false;
+            held.waitAbort = undefined;
             this.waitingCount--;
           }
           if (this.state !== "running") return await this.giveBack(held);
@@ -583,9 +590,11 @@ export class Worker {
       for (const revocation of revocations) {
         if (revocation.seq > this.lastRevocationSeq) this.lastRevocationSeq = revocation.seq;
         this.rememberRevoked(revocation.taskId);
-        // Revoked without terminate, a running task runs on (Celery's behaviour).
-        if (!revocation.terminate) continue;
         for (const held of this.held) {
+          // One waiting for a rate-limit token stops waiting: it is stored REVOKED at once.
+          if (held.waitAbort !== undefined && held.delivery.message.id === revocation.taskId) held.waitAbort.abort();
+          // Revoked without terminate, a running task runs on (Celery's behaviour).
+          if (!revocation.terminate) continue;
           if (held.running && held.delivery.message.id === revocation.taskId && held.control !== undefined && !held.control.signal.aborted) {
             held.stopReason = "terminate";
             held.control.abort(new TaskRevokedError(revocation.taskId, "terminated"));
