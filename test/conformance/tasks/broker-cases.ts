@@ -406,6 +406,25 @@ export function brokerConformance(t: Test, name: string, make: MakeBroker): void
     t.same(got, [...odd, ...even]);
   });
 
+  t.test(`${name}: a message that cannot be stored is refused at publish, and a batch with one publishes none`, async (t) => {
+    const f = await setup(t);
+    const bad: unknown[] = [
+      makeMessage({ args: [10n] }),
+      { ...makeMessage(), queue: undefined },
+      { ...makeMessage(), queue: "" },
+      { ...makeMessage(), id: 42 },
+      null,
+    ];
+    for (const message of bad) {
+      await t.rejects(f.broker.publish(message as TaskMessage), TypeError, JSON.stringify(message, (_, v) => (typeof v === "bigint" ? "10n" : v)));
+    }
+    const cyclic = makeMessage();
+    (cyclic.kwargs as Record<string, unknown>).self = cyclic;
+    await t.rejects(f.broker.publishMany([makeMessage({ id: "good" }), cyclic]), TypeError);
+    t.same(await f.reserve(), [], "nothing was published");
+    t.same(await f.broker.stats(), [], "not even a queue name");
+  });
+
   t.test(`${name}: reserve honours max`, async (t) => {
     const f = await setup(t);
     await f.broker.publishMany(Array.from({ length: 5 }, () => makeMessage()));
