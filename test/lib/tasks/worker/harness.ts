@@ -3,11 +3,16 @@
  * which these tests do not depend on), message building, bounded polling and a worker factory on
  * the memory broker and backend that stops and closes everything at teardown.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Test } from "tap";
 import type { Logger } from "../../../../lib/logger.js";
 import type { Broker } from "../../../../lib/tasks/broker.js";
 import { MemoryResultBackend } from "../../../../lib/tasks/memory/memory-backend.js";
 import { MemoryBroker } from "../../../../lib/tasks/memory/memory-broker.js";
+import { SqliteResultBackend } from "../../../../lib/tasks/sqlite/sqlite-backend.js";
+import { SqliteBroker } from "../../../../lib/tasks/sqlite/sqlite-broker.js";
 import { DEFAULT_QUEUE, newTaskId, type TaskMessage } from "../../../../lib/tasks/message.js";
 import type { RegisteredTask, TaskContext, TaskRegistry } from "../../../../lib/tasks/registry.js";
 import type { ResultBackend, TaskMeta } from "../../../../lib/tasks/result-backend.js";
@@ -90,10 +95,24 @@ export function capturingLogger(): Logger & { lines: { level: string; obj: objec
   return { lines, error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") };
 }
 
-/** A memory broker and backend, a registry, and a worker factory; everything is stopped and closed at teardown. */
-export function setup(t: Test) {
-  const broker = new MemoryBroker();
-  const backend = new MemoryResultBackend();
+/**
+ * A broker and backend (memory, or both on one temporary SQLite file), a registry, and a worker
+ * factory; everything is stopped and closed (and the file removed) at teardown.
+ */
+export function setup(t: Test, store: "memory" | "sqlite" = "memory") {
+  let broker: Broker;
+  let backend: ResultBackend;
+  let removeFiles = (): void => {};
+  if (store === "sqlite") {
+    const dir = mkdtempSync(join(tmpdir(), "laminar-worker-"));
+    const path = join(dir, "tasks.db");
+    broker = new SqliteBroker({ path });
+    backend = new SqliteResultBackend({ path });
+    removeFiles = () => rmSync(dir, { recursive: true, force: true });
+  } else {
+    broker = new MemoryBroker();
+    backend = new MemoryResultBackend();
+  }
   const registry = new TestRegistry(broker, backend);
   const workers: Worker[] = [];
   const logger = capturingLogger();
@@ -106,6 +125,7 @@ export function setup(t: Test) {
     await Promise.all(workers.map((worker) => worker.stop({ gracefulTimeoutMs: 0 })));
     await broker.close();
     await backend.close();
+    removeFiles();
   });
   return { broker, backend, registry, logger, makeWorker };
 }
