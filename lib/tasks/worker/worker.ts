@@ -246,17 +246,25 @@ export class Worker {
 
   private async consume(): Promise<void> {
     const signal = this.stopController.signal;
-    // Reserve in batches when busy: one reserve per freed slot would be one broker round trip (a
-    // SQLite transaction) per task. An idle worker reserves whatever is free.
     const batch = Math.max(1, Math.ceil(this.concurrency / 4));
     let failures = 0;
+    let yielded = false;
     while (!signal.aborted) {
       const free = this.capacity();
-      if (free <= 0 || (free < batch && this.held.size > this.waitingCount)) {
+      if (free <= 0) {
         await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         this.wakeLoop = undefined;
         continue;
       }
+      if (free < batch && !yielded) {
+        // Busy: let the completions of this event-loop turn land first, so one reserve takes several
+        // messages (one broker round trip, one SQLite transaction, for many tasks). Never waits for
+        // more than that turn: slots of a worker running long tasks do not stay idle.
+        yielded = true;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      yielded = false;
       let deliveries: Delivery[];
       try {
         deliveries = await this.broker.reserve({

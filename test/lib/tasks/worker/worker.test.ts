@@ -318,3 +318,28 @@ t.test("leases: a long task's lease is extended; a lost lease is logged and its 
   t.equal((await ready(backend, m.id)).state, "SUCCESS");
   t.equal(logger.lines.filter((l) => l.msg?.startsWith("lease lost") === true).length, 1, "logged once, not on every renewal");
 });
+
+t.test("a backend or broker call that throws is logged and the worker goes on", async (t) => {
+  const { broker, backend, registry, makeWorker, logger } = setup(t);
+  registry.define("f", (_ctx, x: number) => x);
+  const store = backend.store.bind(backend);
+  backend.store = async (meta) => {
+    if (meta.state === "STARTED") throw new Error("disk full");
+    return store(meta);
+  };
+  const ack = broker.ack.bind(broker);
+  let ackFailures = 0;
+  broker.ack = async (delivery) => {
+    if (ackFailures++ === 0) throw new Error("connection reset");
+    return ack(delivery);
+  };
+  const worker = makeWorker({ concurrency: 1 });
+  worker.start();
+  const first = message("f", [1]);
+  const second = message("f", [2]);
+  await broker.publishMany([first, second]);
+  t.equal((await ready(backend, second.id)).result, 2, "the next task runs normally");
+  t.ok(logger.lines.some((l) => l.msg === "could not store the task state"));
+  t.ok(logger.lines.some((l) => l.msg === "could not ack the message"));
+  t.notOk(registry.calls.some((c) => c.args[0] === 1), "a task whose ack failed (at-most-once) did not run");
+});
