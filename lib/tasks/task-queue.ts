@@ -5,20 +5,19 @@
  *
  * @module
  */
-import type { Broker } from "./broker.js";
+import { AjvValidator } from "../../layers/validator/ajv-validator.js";
+import type { JsonSchema, Validator } from "../../layers/validator/validator.js";
+import { TaskArgumentsError, type ValidationIssue } from "../errors.js";
 import { AsyncResult } from "./async-result.js";
-import { TaskArgumentsError } from "../errors.js";
+import type { Broker } from "./broker.js";
 import { GroupResult, type AsyncResults } from "./group-result.js";
 import { DEFAULT_PRIORITY, DEFAULT_QUEUE, newTaskId } from "./message.js";
-import { checkPriority, checkTaskId, messageFromSignature, toSignatureOptions, type ApplyOptions, type PublishContext } from "./publish.js";
+import { checkPriority, checkTaskId, toSignatureOptions, type ApplyOptions, type PublishContext } from "./publish.js";
 import type { RegisteredTask, TaskRegistry } from "./registry.js";
 import type { ResultBackend } from "./result-backend.js";
 import { TaskSignature } from "./signature.js";
 import { Task, type ArgsCheck } from "./task.js";
 import type { TaskOptions } from "./task-options.js";
-import { AjvValidator } from "../../layers/validator/ajv-validator.js";
-import type { JsonSchema, Validator } from "../../layers/validator/validator.js";
-import type { ValidationIssue } from "../errors.js";
 
 /** Options of {@link TaskQueue}. */
 export interface TaskQueueOptions {
@@ -36,7 +35,9 @@ export interface TaskQueueOptions {
 
 /** Options of {@link TaskQueue.sendTask} and {@link TaskQueue.signature}. */
 export interface SendTaskOptions extends ApplyOptions {
+  /** Positional arguments. */
   args?: unknown[];
+  /** Keyword arguments: the function receives them as one extra last argument when non-empty. */
   kwargs?: Record<string, unknown>;
 }
 
@@ -50,7 +51,9 @@ export interface SendTaskOptions extends ApplyOptions {
  * await result.get({ timeout: 10 }); // 5 (once a worker runs: `new Worker(queue, { queues: ["celery"] })`)
  */
 export class TaskQueue implements TaskRegistry {
+  /** Where tasks are published (and where workers built on this queue consume). */
   readonly broker: Broker;
+  /** Where states and results are read (and stored by workers). */
   readonly backend: ResultBackend;
   /** The queue of tasks that name none. */
   readonly defaultQueue: string;
@@ -58,6 +61,7 @@ export class TaskQueue implements TaskRegistry {
   private readonly tasks = new Map<string, { task: Task<never, unknown>; registered: RegisteredTask }>();
   private readonly context: PublishContext;
 
+  /** A queue over `options.broker` and `options.backend`; it owns them: {@link TaskQueue.close} closes both. */
   constructor(options: TaskQueueOptions) {
     if (options.broker === undefined || options.backend === undefined) throw new TypeError("TaskQueue needs a broker and a result backend");
     this.broker = options.broker;
