@@ -2,8 +2,8 @@
  * The worker: takes tasks from a broker and runs them (Celery's worker consumer). One loop reserves
  * messages as slots free up; each delivery is checked (expired, revoked, unknown, rate-limited), acked
  * before or after it runs (`acksLate`), run through a {@link TaskPool} with its time limits, and its
- * outcome stored (SUCCESS, RETRY, FAILURE, REVOKED); then what follows it in a workflow is published
- * (see completion.ts). Three shared intervals do the rest: lease renewal, revocation polling and the
+ * outcome settled by outcomes.ts (SUCCESS, RETRY, FAILURE, REVOKED stored; what follows it in a
+ * workflow published by completion.ts; the message acked, replaced for a retry, or dead-lettered). Three shared intervals do the rest: lease renewal, revocation polling and the
  * heartbeat, so a task costs no timer of its own unless it has a time limit.
  *
  * @module
@@ -14,11 +14,11 @@ import { createLogger, type Logger } from "../../logger.js";
 import type { Broker, Delivery, WorkerInfo } from "../broker.js";
 import { DEFAULT_QUEUE, type TaskMessage } from "../message.js";
 import type { RegisteredTask, TaskRegistry } from "../registry.js";
-import type { ResultBackend, TaskMeta } from "../result-backend.js";
-import { serializeError } from "../task-error.js";
 import { AsyncPool } from "./async-pool.js";
 import { Completion } from "./completion.js";
 import type { ExecutionControl, TaskPool } from "./pool.js";
+import type { HeldDelivery } from "./held-delivery.js";
+import { Outcomes } from "./outcomes.js";
 import { RateLimiter } from "./rate-limiter.js";
 import { decideRetry } from "./retry-policy.js";
 
@@ -57,24 +57,6 @@ export interface RunningTask {
   startedAt: number;
 }
 
-/** A delivery from reserve() until its outcome is settled. */
-interface Held {
-  readonly delivery: Delivery;
-  /** The lease is still ours to ack/release/dead-letter (so the renewal loop extends it). */
-  leased: boolean;
-  /** An extend returned false: someone else may have it now; not extended any more. */
-  lost: boolean;
-  /** Waiting for a rate-limit token. */
-  waiting: boolean;
-  running: boolean;
-  startedAt: number;
-  control?: AbortController;
-  /** Aborts a rate-limit wait (stop, revoke). */
-  waitAbort?: AbortController;
-  /** Why `control` was aborted. */
-  stopReason?: "terminate" | "shutdown";
-}
-
 /** How long one reserve() waits for a message (a long poll). */
 const RESERVE_WAIT_MS = 1000;
 /** Revoked ids remembered (Celery's `REVOKES_MAX`). */
@@ -101,7 +83,6 @@ let workerCount = 0;
 export class Worker {
   readonly id: string;
   private readonly broker: Broker;
-  private readonly backend: ResultBackend;
   private readonly pool: TaskPool;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -114,8 +95,8 @@ export class Worker {
   private readonly maxTasks: number | undefined;
   private readonly onMaxTasks: (() => void) | undefined;
   private readonly limiter: RateLimiter;
-  private readonly completion: Completion;
-  private readonly held = new Set<Held>();
+  private readonly outcomes: Outcomes;
+  private readonly held = new Set<HeldDelivery>();
   private readonly revoked = new Set<string>();
   private readonly badRateLimits = new Set<string>();
   private readonly stopController = new AbortController();
@@ -140,7 +121,6 @@ export class Worker {
     options: WorkerOptions = {},
   ) {
     this.broker = registry.broker;
-    this.backend = registry.backend;
     this.now = options.now ?? Date.now;
     this.id = options.id ?? `${hostname()}:${process.pid}:${++workerCount}`;
     this.queues = options.queues !== undefined && options.queues.length > 0 ? [...options.queues] : [DEFAULT_QUEUE];
@@ -154,7 +134,7 @@ export class Worker {
     this.pool = options.pool ?? new AsyncPool(registry);
     this.logger = options.logger ?? createLogger();
     this.limiter = new RateLimiter(this.now);
-    this.completion = new Completion(registry, this.logger, this.now);
+    this.outcomes = new Outcomes(this.broker, registry.backend, new Completion(registry, this.logger, this.now), this.logger, this.now, this.id);
   }
 
   /** Tasks finished, whatever their outcome (released ones not counted). */
@@ -290,23 +270,23 @@ export class Worker {
   }
 
   private dispatch(delivery: Delivery): void {
-    const held: Held = { delivery, leased: true, lost: false, waiting: false, running: false, startedAt: 0 };
+    const held: HeldDelivery = { delivery, leased: true, lost: false, waiting: false, running: false, startedAt: 0 };
     this.held.add(held);
     void this.handle(held);
   }
 
   /** One delivery, from its checks to its settled outcome. Never rejects. */
-  private async handle(held: Held): Promise<void> {
+  private async handle(held: HeldDelivery): Promise<void> {
     const message = held.delivery.message;
     try {
-      if (this.state !== "running") return await this.giveBack(held);
+      if (this.state !== "running") return await this.outcomes.giveBack(held);
       const early = this.refusal(message);
-      if (early !== undefined) return await this.finishRevoked(held, early);
+      if (early !== undefined) return this.finished(await this.outcomes.revoked(held, early));
       const task = this.registry.lookup(message.task);
-      if (task === undefined) return await this.finishFailed(held, new NotRegistered(message.task));
+      if (task === undefined) return this.finished(await this.outcomes.failed(held, new NotRegistered(message.task)));
       if (!Array.isArray(message.args) || typeof message.kwargs !== "object" || message.kwargs === null || Array.isArray(message.kwargs)) {
         // A message built by hand (or by another client) with the wrong shape fails for good, as a bad argument would.
-        return await this.finishFailed(held, new TaskArgumentsError(message.task, "args must be an array and kwargs an object"));
+        return this.finished(await this.outcomes.failed(held, new TaskArgumentsError(message.task, "args must be an array and kwargs an object")));
       }
       if (task.options.rateLimit !== undefined) {
         // Its own controller: the wait ends early when the worker stops or the task is revoked.
@@ -326,13 +306,13 @@ export class Worker {
             held.waitAbort = undefined;
             this.waitingCount--;
           }
-          if (this.state !== "running") return await this.giveBack(held);
+          if (this.state !== "running") return await this.outcomes.giveBack(held);
           const late = this.refusal(message);
-          if (late !== undefined) return await this.finishRevoked(held, late);
+          if (late !== undefined) return this.finished(await this.outcomes.revoked(held, late));
         }
       }
       const acksLate = task.options.acksLate ?? false;
-      if (!acksLate && !(await this.ack(held))) {
+      if (!acksLate && !(await this.outcomes.ack(held))) {
         // At-most-once: a lease lost before the task started may be running elsewhere already.
         this.logger.warn({ taskId: message.id, task: message.task }, "lease lost before the task started; not running it");
         return;
@@ -367,9 +347,9 @@ export class Worker {
     }
   }
 
-  // --- running and outcomes ---------------------------------------------------------------------
+  // --- running ---------------------------------------------------------------------
 
-  private async run(held: Held, task: RegisteredTask): Promise<void> {
+  private async run(held: HeldDelivery, task: RegisteredTask): Promise<void> {
     const message = held.delivery.message;
     const control = new AbortController();
     held.control = control;
@@ -378,7 +358,7 @@ export class Worker {
     // Not awaited before the task runs (one round trip less per task); awaited before the outcome is
     // stored, and a backend never lets a late STARTED replace a ready state anyway.
     const started = this.trackStarted
-      ? this.store({ taskId: message.id, state: "STARTED", name: message.task, retries: message.retries, worker: this.id, updatedAt: held.startedAt })
+      ? this.outcomes.store({ taskId: message.id, state: "STARTED", name: message.task, retries: message.retries, worker: this.id, updatedAt: held.startedAt })
       : undefined;
     let value: unknown;
     let failed = false;
@@ -390,15 +370,15 @@ export class Worker {
       error = thrown;
     }
     if (started !== undefined) await started;
-    if (!failed) return await this.finishSucceeded(held, task, value);
-    if (held.stopReason === "terminate") return await this.finishRevoked(held, control.signal.reason as Error);
+    if (!failed) return this.finished(await this.outcomes.succeeded(held, task, value));
+    if (held.stopReason === "terminate") return this.finished(await this.outcomes.revoked(held, control.signal.reason as Error));
     if (held.stopReason === "shutdown") {
       if (held.leased) {
         // acksLate: nothing is stored; the message runs again elsewhere.
-        await this.giveBack(held);
+        await this.outcomes.giveBack(held);
         return;
       }
-      return await this.finishRevoked(held, control.signal.reason as Error);
+      return this.finished(await this.outcomes.revoked(held, control.signal.reason as Error));
     }
     const decision = decideRetry({
       error,
@@ -408,124 +388,12 @@ export class Worker {
       options: task.options,
       now: this.now(),
     });
-    if (decision.kind === "fail") return await this.finishFailed(held, decision.error);
-    await this.retry(held, decision.delayMs, decision.error);
+    if (decision.kind === "fail") return this.finished(await this.outcomes.failed(held, decision.error));
+    this.finished(await this.outcomes.retry(held, decision.delayMs, decision.error));
   }
 
-  private async finishSucceeded(held: Held, task: RegisteredTask, value: unknown): Promise<void> {
-    const message = held.delivery.message;
-    const next = this.completion.nextLink(message, value);
-    if (!(task.options.ignoreResult ?? false)) {
-      const meta: TaskMeta = {
-        taskId: message.id,
-        state: "SUCCESS",
-        name: message.task,
-        result: value === undefined ? null : value,
-        retries: message.retries,
-        worker: this.id,
-        dateDone: new Date(this.now()).toISOString(),
-        updatedAt: this.now(),
-      };
-      if (next !== undefined) meta.children = [next.id];
-      await this.store(meta);
-    }
-    if (next !== undefined || (message.group !== undefined && message.chord !== undefined)) {
-      try {
-        await this.completion.succeeded(message, next);
-      } catch (error) {
-        this.logger.error({ err: error, taskId: message.id, task: message.task }, "could not publish what follows the task");
-      }
-    }
-    if (held.leased) await this.ack(held);
-    this.finished();
-  }
-
-  private async retry(held: Held, delayMs: number, error: unknown): Promise<void> {
-    const message = held.delivery.message;
-    const now = this.now();
-    const { eta: _eta, ...rest } = message;
-    const next: TaskMessage = delayMs > 0 ? { ...rest, retries: message.retries + 1, eta: now + delayMs } : { ...rest, retries: message.retries + 1 };
-    await this.store({
-      taskId: message.id,
-      state: "RETRY",
-      name: message.task,
-      error: serializeError(error),
-      retries: next.retries,
-      worker: this.id,
-      updatedAt: now,
-    });
-    try {
-      if (held.leased) {
-        held.leased = false;
-        // One step: the old message is replaced by the retry, never acked before it exists.
-        if (!(await this.broker.release(held.delivery, { message: next, delayMs }))) {
-          this.logger.warn({ taskId: message.id, task: message.task }, "lease lost before the retry was scheduled; the message will be delivered again as it was");
-        }
-      } else {
-        // Acked before it ran (not acksLate): the retry is a new message, as Celery publishes one.
-        await this.broker.publish(next);
-      }
-    } catch (publishError) {
-      this.logger.error({ err: publishError, taskId: message.id, task: message.task }, "could not schedule the retry");
-    }
-    this.logger.info({ taskId: message.id, task: message.task, retries: next.retries, delayMs }, "task retry scheduled");
-    this.finished();
-  }
-
-  private async finishFailed(held: Held, error: unknown): Promise<void> {
-    const message = held.delivery.message;
-    const serialized = serializeError(error);
-    this.logger.warn({ taskId: message.id, task: message.task, error: serialized.type, msg: serialized.message }, "task failed");
-    await this.store({
-      taskId: message.id,
-      state: "FAILURE",
-      name: message.task,
-      error: serialized,
-      retries: message.retries,
-      worker: this.id,
-      dateDone: new Date(this.now()).toISOString(),
-      updatedAt: this.now(),
-    });
-    await this.propagateFailure(message, serialized, "FAILURE");
-    if (held.leased) {
-      held.leased = false;
-      try {
-        await this.broker.deadLetter(held.delivery, `${serialized.type}: ${serialized.message}`);
-      } catch (deadLetterError) {
-        this.logger.error({ err: deadLetterError, taskId: message.id }, "could not dead-letter the message");
-      }
-    }
-    this.finished();
-  }
-
-  private async finishRevoked(held: Held, error: Error): Promise<void> {
-    const message = held.delivery.message;
-    const serialized = serializeError(error);
-    await this.store({
-      taskId: message.id,
-      state: "REVOKED",
-      name: message.task,
-      error: serialized,
-      retries: message.retries,
-      worker: this.id,
-      dateDone: new Date(this.now()).toISOString(),
-      updatedAt: this.now(),
-    });
-    await this.propagateFailure(message, serialized, "REVOKED");
-    if (held.leased) await this.ack(held);
-    this.finished();
-  }
-
-  private async propagateFailure(message: TaskMessage, error: ReturnType<typeof serializeError>, state: "FAILURE" | "REVOKED"): Promise<void> {
-    if (message.chain === undefined && message.chord === undefined) return;
-    try {
-      await this.completion.failed(message, error, state);
-    } catch (failure) {
-      this.logger.error({ err: failure, taskId: message.id }, "could not fail the tasks waiting for this one");
-    }
-  }
-
-  private finished(): void {
+  /** Counts a finished task (takes the settled outcome's void so call sites stay one line). */
+  private finished(_settled?: void): void {
     this.processedCount++;
     if (this.maxTasks !== undefined && !this.maxTasksReported && this.processedCount >= this.maxTasks) {
       this.maxTasksReported = true;
@@ -534,38 +402,6 @@ export class Worker {
       } catch (error) {
         this.logger.error({ err: error, worker: this.id }, "onMaxTasks threw");
       }
-    }
-  }
-
-  // --- broker and backend calls that must not throw ---------------------------------------------
-
-  private async store(meta: TaskMeta): Promise<void> {
-    try {
-      await this.backend.store(meta);
-    } catch (error) {
-      this.logger.error({ err: error, taskId: meta.taskId, state: meta.state }, "could not store the task state");
-    }
-  }
-
-  private async ack(held: Held): Promise<boolean> {
-    if (!held.leased) return false;
-    held.leased = false;
-    try {
-      return await this.broker.ack(held.delivery);
-    } catch (error) {
-      this.logger.error({ err: error, taskId: held.delivery.message.id }, "could not ack the message");
-      return false;
-    }
-  }
-
-  /** Puts an unstarted (or, at shutdown, an abandoned acksLate) delivery back, due at once. */
-  private async giveBack(held: Held): Promise<void> {
-    if (!held.leased) return;
-    held.leased = false;
-    try {
-      await this.broker.release(held.delivery, { delayMs: 0 });
-    } catch (error) {
-      this.logger.error({ err: error, taskId: held.delivery.message.id }, "could not release the message");
     }
   }
 
