@@ -3,8 +3,9 @@
  * messages as slots free up; each delivery is checked (expired, revoked, unknown, rate-limited), acked
  * before or after it runs (`acksLate`), run through a {@link TaskPool} with its time limits, and its
  * outcome settled by outcomes.ts (SUCCESS, RETRY, FAILURE, REVOKED stored; what follows it in a
- * workflow published by completion.ts; the message acked, replaced for a retry, or dead-lettered). Three shared intervals do the rest: lease renewal, revocation polling and the
- * heartbeat, so a task costs no timer of its own unless it has a time limit.
+ * workflow published by completion.ts; the message acked, replaced for a retry, or dead-lettered).
+ * Three shared intervals do the rest: lease renewal, revocation polling and the heartbeat, so a task
+ * costs no timer of its own unless it has a time limit.
  *
  * @module
  */
