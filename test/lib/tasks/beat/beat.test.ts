@@ -299,3 +299,19 @@ t.test("errors are reported and the scheduler keeps going", async (t) => {
   t.equal(time.pending("a"), 1, "start twice arms one timer");
   await scheduler.stop();
 });
+
+t.test("with the real clock and timers (bounded wait, no timing assertion)", async (t) => {
+  const broker = new MemoryBroker();
+  const queue = new TaskQueue({ broker, backend: new MemoryResultBackend() });
+  const ticks: number[] = [];
+  const scheduler = new Beat(queue, { schedule: [{ name: "fast", task: "t", every: 0.02 }], onPublish: (_entry, tick) => ticks.push(tick) });
+  await scheduler.start();
+  const deadline = Date.now() + 5000;
+  while (ticks.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  await scheduler.stop();
+  t.ok(ticks.length >= 3, `published ${ticks.length} ticks`);
+  t.equal(new Set(ticks).size, ticks.length, "no tick twice");
+  t.ok(ticks.every((tick) => tick % 20 === 0));
+  t.equal(await broker.acquireLock(BEAT_LOCK, "next", 1000), true, "stop released the lock");
+  await queue.close();
+});
