@@ -46,7 +46,12 @@ export class Outcomes {
         updatedAt: this.now(),
       };
       if (next !== undefined) meta.children = [next.id];
-      await this.store(meta);
+      if (!(await this.store(meta)) && !encodable(value)) {
+        // A result no backend can keep (a BigInt, a cycle): the task fails, as Celery's EncodeError,
+        // rather than staying STARTED forever. A backend that is down is only logged (above).
+        const error = new TypeError(`The result of task ${message.task} is not JSON-serializable`);
+        return await this.failed(held, error);
+      }
     }
     if (next !== undefined || (message.group !== undefined && message.chord !== undefined)) {
       try {
@@ -119,12 +124,14 @@ export class Outcomes {
     if (held.leased) await this.ack(held);
   }
 
-  /** Stores `meta`; a failure is logged, not thrown. */
-  async store(meta: TaskMeta): Promise<void> {
+  /** Stores `meta`: false when the backend failed (logged, not thrown). */
+  async store(meta: TaskMeta): Promise<boolean> {
     try {
       await this.backend.store(meta);
+      return true;
     } catch (error) {
       this.logger.error({ err: error, taskId: meta.taskId, state: meta.state }, "could not store the task state");
+      return false;
     }
   }
 
@@ -172,5 +179,15 @@ export class Outcomes {
     } catch (failure) {
       this.logger.error({ err: failure, taskId: message.id }, "could not fail the tasks waiting for this one");
     }
+  }
+}
+
+/** True when `value` survives JSON (what every backend stores). Only called after a store failed. */
+function encodable(value: unknown): boolean {
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -111,7 +111,8 @@ export class Worker {
   private startedAt = 0;
   private lastRevocationSeq = 0;
   private polling = false;
-  private beating = false;
+  /** The heartbeat in flight: awaited before `removeWorker`, so a late one cannot bring the worker back. */
+  private beating: Promise<void> | undefined;
   /** Resolves the consume loop's wait for a free slot. */
   private wakeLoop: (() => void) | undefined;
   /** Resolve when `held` becomes empty. */
@@ -204,6 +205,7 @@ export class Worker {
     }
     for (const timer of this.timers) clearInterval(timer);
     this.timers.length = 0;
+    await this.beating;
     try {
       await this.broker.removeWorker(this.id);
     } catch (error) {
@@ -464,16 +466,13 @@ export class Worker {
     }
   }
 
-  private async heartbeat(): Promise<void> {
-    if (this.beating || !this.active()) return;
-    this.beating = true;
-    try {
-      await this.broker.heartbeat(this.info());
-    } catch (error) {
-      this.logger.warn({ err: error, worker: this.id }, "could not send the heartbeat");
-    } finally {
-      this.beating = false;
-    }
+  private heartbeat(): Promise<void> {
+    if (this.beating !== undefined || !this.active()) return this.beating ?? Promise.resolve();
+    this.beating = this.broker
+      .heartbeat(this.info())
+      .catch((error: unknown) => this.logger.warn({ err: error, worker: this.id }, "could not send the heartbeat"))
+      .finally(() => (this.beating = undefined));
+    return this.beating;
   }
 
   /** Running or finishing its running tasks: revocations (terminate) and heartbeats still matter. */

@@ -343,3 +343,24 @@ t.test("a backend or broker call that throws is logged and the worker goes on", 
   t.ok(logger.lines.some((l) => l.msg === "could not ack the message"));
   t.notOk(registry.calls.some((c) => c.args[0] === 1), "a task whose ack failed (at-most-once) did not run");
 });
+
+t.test("a result that is not JSON fails the task instead of leaving it STARTED", async (t) => {
+  const { broker, backend, registry, makeWorker } = setup(t);
+  registry.define("big", () => 10n ** 30n, { acksLate: true });
+  registry.define("cycle", () => {
+    const o: Record<string, unknown> = {};
+    o.self = o;
+    return o;
+  });
+  makeWorker().start();
+  const a = message("big");
+  const b = message("cycle");
+  await broker.publishMany([a, b]);
+  for (const m of [a, b]) {
+    const meta = await ready(backend, m.id);
+    t.equal(meta.state, "FAILURE");
+    t.equal(meta.error?.type, "TypeError");
+    t.match(meta.error?.message, /not JSON-serializable/);
+  }
+  await until(async () => (await broker.deadLetters(5)).length === 1, "the acksLate one dead-lettered");
+});
