@@ -3,6 +3,9 @@
  * worker's own behaviour is tested in test/lib/tasks/worker/). Every wait is bounded by a get() timeout.
  */
 import t, { type Test } from "tap";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Type } from "@sinclair/typebox";
 import { TaskRevokedError } from "../../../lib/errors.js";
@@ -12,6 +15,8 @@ import { currentTask } from "../../../lib/tasks/current-task.js";
 import { MemoryResultBackend } from "../../../lib/tasks/memory/memory-backend.js";
 import { MemoryBroker } from "../../../lib/tasks/memory/memory-broker.js";
 import { newTaskId } from "../../../lib/tasks/message.js";
+import { SqliteResultBackend } from "../../../lib/tasks/sqlite/sqlite-backend.js";
+import { SqliteBroker } from "../../../lib/tasks/sqlite/sqlite-broker.js";
 import { TaskFailedError } from "../../../lib/tasks/task-error.js";
 import { TaskQueue } from "../../../lib/tasks/task-queue.js";
 import { Worker } from "../../../lib/tasks/worker/worker.js";
@@ -169,4 +174,23 @@ t.test("expires already past at publish: the worker marks it REVOKED", async (t)
   const result = await add.applyAsync({ args: [1, 1], expires: new Date(Date.now() - 1000) });
   await t.rejects(result.get(WAIT), TaskRevokedError);
   t.equal(await result.state(), "REVOKED");
+});
+
+t.test("on the SQLite broker and backend: a chain, a group and a chord", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "laminar-canvas-"));
+  const path = join(dir, "tasks.db");
+  const queue = new TaskQueue({ broker: new SqliteBroker({ path }), backend: new SqliteResultBackend({ path }) });
+  const add = queue.task("math.add", (x: number, y: number) => x + y);
+  const mul = queue.task("math.mul", (x: number, y: number) => x * y);
+  const sum = queue.task("math.sum", (xs: number[]) => xs.reduce((a, b) => a + b, 0));
+  const worker = new Worker(queue, { concurrency: 4, logger: silentLogger, heartbeatMs: 50, revocationPollMs: 5 });
+  worker.start();
+  t.teardown(async () => {
+    await worker.stop({ gracefulTimeoutMs: 0 });
+    await queue.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  t.equal(await (await chain(add.s(1, 2), mul.s(3)).applyAsync()).get(WAIT), 9);
+  t.same(await (await group([1, 2, 3].map((n) => mul.s(n, n))).applyAsync()).get(WAIT), [1, 4, 9]);
+  t.equal(await (await chord([add.s(1, 1), mul.s(2, 3)], sum.s()).applyAsync()).get(WAIT), 8);
 });
