@@ -8,6 +8,10 @@
  * Users log in at `POST /token` (OAuth2 password flow); writes need a bearer token with the
  * `books:write` scope, reads stay open (see `auth.ts`).
  *
+ * Sales are recorded with `POST /books/{id}/sales`; `POST /reports/sales` hands the sales report to
+ * the task queue and answers 202 with a status URL, `GET /reports/{id}` shows its state and result
+ * (see `tasks.ts`). By default a small worker runs inside this process, so `npm start` needs nothing else.
+ *
  * Books have cover images: `PUT /books/{id}/cover` (a multipart upload), `GET /books/{id}/cover`
  * (a file response, with ETag, 304 and ranges), `DELETE /books/{id}/cover` (see `covers.ts`).
  *
@@ -31,6 +35,9 @@ import { transaction } from "./dependencies.js";
 import { bookstoreAuth } from "./auth.js";
 import { demoUserFrom, seedUsers, UserRepository, type UserSeed } from "./users.js";
 import { Cover, CoverFiles, CoverRepository, describeCover, MAX_COVER_SIZE } from "./covers.js";
+import { SaleCreate, Sale, SaleRepository, SalesReport } from "./sales.js";
+import { createBookstoreTasks, REPORTS_QUEUE } from "./tasks.js";
+import { Worker } from "../../lib/tasks/worker/worker.js";
 import { Author, AuthorCreate, Book, BookCreate, BookId, BookList, BookQuery, Detail, Health } from "./schemas.js";
 
 /** The default database file: `examples/bookstore/bookstore.db` (git-ignored), also when run from `dist/`. */
@@ -58,7 +65,25 @@ export interface BookstoreOptions extends Pick<AppOptions, "logger" | "debug" | 
   users?: readonly UserSeed[];
   /** The clock tokens are issued and checked with, ms since the epoch (tests expire tokens with it). */
   now?: () => number;
+  /** Broker and result backend of the task queue; default `BOOKSTORE_TASKS_URL`, else `tasks.db` beside the database. */
+  tasksUrl?: string;
+  /**
+   * Run a worker for the report queue inside this process (default true, `BOOKSTORE_EMBEDDED_WORKER=0`
+   * turns it off when separate `laminar worker` processes run the tasks).
+   */
+  embeddedWorker?: boolean;
 }
+
+/** A report's state, as `GET /reports/{id}` shows it (Celery's state names). */
+const ReportStatus = Type.Object({
+  id: Type.String({ format: "uuid" }),
+  state: Type.Union(["PENDING", "RECEIVED", "STARTED", "RETRY", "SUCCESS", "FAILURE", "REVOKED"].map((state) => Type.Literal(state))),
+  statusUrl: Type.String(),
+  result: Type.Optional(SalesReport),
+  error: Type.Optional(Type.Object({ type: Type.String(), message: Type.String() })),
+});
+const ReportId = Type.Object({ id: Type.String({ format: "uuid" }) });
+const ReportQuery = Type.Object({ top: Type.Integer({ minimum: 1, maximum: 100, default: 10 }) });
 
 function corsOriginsFrom(env: string | undefined): string[] {
   const list = (env ?? "http://localhost:3000,http://127.0.0.1:3000").split(",").map((origin) => origin.trim());
@@ -72,6 +97,8 @@ export function createBookstore(options: BookstoreOptions = {}): App {
   const coverFiles = new CoverFiles(options.coversDirectory ?? process.env.BOOKSTORE_COVERS ?? join(dirname(file), "covers"));
   const demoUser = demoUserFrom(process.env.BOOKSTORE_DEMO_USER);
   const users = options.users ?? (demoUser === undefined ? [] : [demoUser]);
+  const tasks = createBookstoreTasks({ databaseFile: file, url: options.tasksUrl });
+  const embeddedWorker = options.embeddedWorker ?? process.env.BOOKSTORE_EMBEDDED_WORKER !== "0";
   const app = new App({
     logger: options.logger,
     debug: options.debug,
@@ -82,8 +109,17 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       try {
         coverFiles.open();
         await seedUsers(db, users);
-        yield { databaseFile: file };
+        // Two reports at a time at most: they read the whole sales table.
+        const worker = embeddedWorker ? new Worker(tasks.queue, { queues: [REPORTS_QUEUE], concurrency: 2, logger: app.logger }) : undefined;
+        worker?.start();
+        try {
+          yield { databaseFile: file };
+        } finally {
+          // A report still running after 10 s is released to run again in another worker (acksLate).
+          await worker?.stop({ gracefulTimeoutMs: 10_000 });
+        }
       } finally {
+        await tasks.queue.close();
         db.close();
       }
     },
@@ -105,6 +141,7 @@ export function createBookstore(options: BookstoreOptions = {}): App {
   app.provide(AuthorRepository, "singleton");
   app.provide(UserRepository, "singleton");
   app.provide(CoverRepository, "singleton");
+  app.provide(SaleRepository, "singleton");
   app.provideValue(CoverFiles, coverFiles);
   const auth = bookstoreAuth({ tokenKey: options.tokenKey, tokenTtl: options.tokenTtl, now: options.now, logger: app.logger });
   auth.addTokenRoute(app);
@@ -166,6 +203,53 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       if (!deps.books.delete(deps.tx, params.id)) throw new HttpException(404, "Book not found");
       if (cover !== undefined) background.add((name) => deps.files.remove(name), cover.file);
       return new EmptyResponse();
+    },
+  );
+
+  app.post(
+    "/books/{id}/sales",
+    {
+      params: BookId,
+      body: SaleCreate,
+      status: 201,
+      response: { 201: Sale, 404: Detail },
+      deps: { writer: auth.writer, sales: SaleRepository, tx: transaction },
+      tags: ["sales"],
+      summary: "Record a sale of a book, at its current price",
+    },
+    ({ params, body, deps }) => {
+      const sale = deps.sales.record(deps.tx, params.id, body);
+      if (sale === undefined) throw new HttpException(404, "Book not found");
+      return sale;
+    },
+  );
+
+  app.post(
+    "/reports/sales",
+    { query: ReportQuery, status: 202, response: { 202: ReportStatus }, deps: { writer: auth.writer }, tags: ["reports"], summary: "Build the sales report in the task queue" },
+    async ({ query, response }) => {
+      const result = await tasks.salesReport.delay(query.top);
+      const statusUrl = `/reports/${result.id}`;
+      response.setHeader("location", statusUrl);
+      return { id: result.id, state: "PENDING" as const, statusUrl };
+    },
+  );
+
+  app.get(
+    "/reports/{id}",
+    { params: ReportId, response: { 200: ReportStatus }, tags: ["reports"], summary: "A report's state, and the report once it is built" },
+    async ({ params }) => {
+      // Celery's semantics: an id the backend does not know is PENDING (published, or never was).
+      const meta = await tasks.queue.backend.get(params.id);
+      const statusUrl = `/reports/${params.id}`;
+      if (meta === undefined) return { id: params.id, state: "PENDING" as const, statusUrl };
+      return {
+        id: params.id,
+        state: meta.state,
+        statusUrl,
+        ...(meta.state === "SUCCESS" ? { result: meta.result as SalesReport } : {}),
+        ...(meta.error !== undefined ? { error: { type: meta.error.type, message: meta.error.message } } : {}),
+      };
     },
   );
 

@@ -1,0 +1,12 @@
+/**
+ * The bookstore's tasks for `laminar worker`: `laminar worker dist/examples/bookstore/worker.js
+ * --queues reports`. Same database and broker defaults as `npm start` (`BOOKSTORE_DB`,
+ * `BOOKSTORE_TASKS_URL`), so the web process publishes and this worker runs.
+ *
+ * @module
+ */
+import { defaultDatabaseFile } from "./app.js";
+import { createBookstoreTasks } from "./tasks.js";
+
+/** The registry the worker command loads (its default export name is `tasks`). */
+export const tasks = createBookstoreTasks({ databaseFile: process.env.BOOKSTORE_DB ?? defaultDatabaseFile() }).queue;
