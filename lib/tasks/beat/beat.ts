@@ -165,7 +165,7 @@ export class Beat {
       try {
         await this.queue.broker.releaseLock(BEAT_LOCK, this.ownerId);
       } catch (error) {
-        this.onError(error);
+        this.report(error);
       }
     }
   }
@@ -188,12 +188,30 @@ export class Beat {
   }
 
   private runCycle(): Promise<void> {
-    this.cycle = this.cycleOnce().catch((error: unknown) => this.onError(error));
+    this.cycle = this.cycleOnce().catch((error: unknown) => this.report(error));
     return this.cycle;
+  }
+
+  /** Calls `onError`; an `onError` that throws is not allowed to stop the scheduler (nor to reject `idle()`). */
+  private report(error: unknown, entry?: string): void {
+    try {
+      this.onError(error, entry);
+    } catch {
+      // Nowhere left to report it.
+    }
   }
 
   private async cycleOnce(): Promise<void> {
     if (!this.running) return;
+    try {
+      await this.leadAndPublish();
+    } finally {
+      // Armed whatever happened: an unexpected error must not end the schedule silently.
+      this.arm(this.now());
+    }
+  }
+
+  private async leadAndPublish(): Promise<void> {
     let now = this.now();
     if (!this.leader || now >= this.renewAt) {
       let held = false;
@@ -201,19 +219,17 @@ export class Beat {
         held = await this.queue.broker.acquireLock(BEAT_LOCK, this.ownerId, this.lockTtlMs);
       } catch (error) {
         // The broker is unreachable: lead nothing until it answers again (the lock may lapse meanwhile).
-        this.onError(error);
+        this.report(error);
       }
       this.leader = held;
       now = this.now();
       if (held) this.renewAt = now + Math.floor(this.lockTtlMs / 3);
     }
-    if (this.leader) {
-      for (const scheduled of this.entries) {
-        if (!this.running) break;
-        await this.publishDue(scheduled, now);
-      }
+    if (!this.leader) return;
+    for (const scheduled of this.entries) {
+      if (!this.running) break;
+      await this.publishDue(scheduled, now);
     }
-    this.arm(now);
   }
 
   /** Publishes the latest tick of `scheduled` due in (handledUntil, now], if no other scheduler did. */
@@ -233,7 +249,7 @@ export class Beat {
       this.onPublish?.(entry.name, tick, taskId);
     } catch (error) {
       // Claimed but not published is a lost tick, reported; publishing it again could run it twice.
-      this.onError(error, entry.name);
+      this.report(error, entry.name);
     }
   }
 

@@ -315,3 +315,39 @@ t.test("with the real clock and timers (bounded wait, no timing assertion)", asy
   t.equal(await broker.acquireLock(BEAT_LOCK, "next", 1000), true, "stop released the lock");
   await queue.close();
 });
+
+t.test("callbacks that throw do not stop the schedule", async (t) => {
+  const { time, broker } = setup();
+  const queue = new TaskQueue({ broker, backend: new MemoryResultBackend(), now: () => time.now });
+  let publishes = 0;
+  let failures = 0;
+  const acquire = broker.acquireLock.bind(broker);
+  let flaky = true;
+  broker.acquireLock = async (...args) => {
+    if (flaky) {
+      flaky = false;
+      throw new Error("once");
+    }
+    return acquire(...args);
+  };
+  const scheduler = new Beat(queue, {
+    schedule: [{ name: "minute", task: "m", cron: "* * * * *" }],
+    now: () => time.now,
+    setTimer: time.timerFor("a"),
+    catchUpMs: 0,
+    onPublish: () => {
+      publishes++;
+      throw new Error("onPublish broke");
+    },
+    onError: () => {
+      failures++;
+      throw new Error("onError broke too");
+    },
+  });
+  await scheduler.start();
+  await time.advanceTo(START + 3 * MINUTE, [scheduler]);
+  t.equal(publishes, 3, "every tick still published");
+  t.equal(failures, 4, "the lock failure and each throwing onPublish were reported");
+  t.equal(time.pending("a"), 1, "still armed");
+  await scheduler.stop();
+});
