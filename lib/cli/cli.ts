@@ -17,6 +17,7 @@ import { runWorkerCommand, type RunTaskMaster } from "./worker-command.js";
 import { runTasksCommand } from "./tasks-command.js";
 import { loadRegistry as defaultLoadRegistry } from "./load-registry.js";
 import type { TaskRegistry } from "../tasks/registry.js";
+import type { Logger } from "../logger.js";
 import type { CreateTaskWorker } from "../tasks/worker-process/start-task-worker.js";
 
 /** Runs the master (`--workers > 1`) and resolves with its exit code. */
@@ -40,6 +41,8 @@ export interface CliDeps extends SingleWorkerDeps {
   createWorker?: CreateTaskWorker;
   /** Cores, `laminar worker --pool process`'s default concurrency. */
   cpus?: number;
+  /** `laminar worker`'s logger (tests). Default pino at `--log-level`. */
+  logger?: Logger;
 }
 
 /**

@@ -36,6 +36,26 @@ export function isTaskRegistry(value: unknown): value is TaskRegistry {
 }
 
 /**
+ * Splits `target` into its file and export name and imports the file (once per process: a second
+ * call gets the same module, so the schedule and the registry of one file are the same objects).
+ *
+ * @throws RegistryLoadError when the target is malformed or the module cannot be imported
+ */
+export async function importTarget(target: string, cwd = process.cwd()): Promise<{ file: string; name: string | undefined; module: Record<string, unknown> }> {
+  const colon = target.lastIndexOf(":");
+  // A Windows drive letter ("C:\\x.js") is not an export separator.
+  const hasExport = colon > 1;
+  const file = hasExport ? target.slice(0, colon) : target;
+  const name = hasExport ? target.slice(colon + 1) : undefined;
+  if (file === "" || name === "") throw new RegistryLoadError(`${JSON.stringify(target)} is not <module>[:export]`);
+  try {
+    return { file, name, module: (await import(pathToFileURL(resolve(cwd, file)).href)) as Record<string, unknown> };
+  } catch (error) {
+    throw new RegistryLoadError(`Could not import ${file}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
  * Imports `target` (`dist/tasks.js`, `dist/tasks.js:queue`; relative to `cwd`) and returns the
  * registry it exports: the named export, else `tasks`, else the default export. A function export
  * is called (a factory) and must return a registry.
@@ -43,18 +63,7 @@ export function isTaskRegistry(value: unknown): value is TaskRegistry {
  * @throws RegistryLoadError when the module cannot be imported or exports no registry
  */
 export async function loadRegistry(target: string, cwd = process.cwd()): Promise<TaskRegistry> {
-  const colon = target.lastIndexOf(":");
-  // A Windows drive letter ("C:\\x.js") is not an export separator.
-  const hasExport = colon > 1;
-  const file = hasExport ? target.slice(0, colon) : target;
-  const name = hasExport ? target.slice(colon + 1) : undefined;
-  if (file === "" || name === "") throw new RegistryLoadError(`${JSON.stringify(target)} is not <module>[:export]`);
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(pathToFileURL(resolve(cwd, file)).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new RegistryLoadError(`Could not import ${file}: ${(error as Error).message}`, { cause: error });
-  }
+  const { file, name, module } = await importTarget(target, cwd);
   const candidates = name !== undefined ? [name] : [DEFAULT_REGISTRY_EXPORT, "default"];
   for (const key of candidates) {
     let value = module[key];

@@ -12,7 +12,7 @@ import { createLogger, type Logger } from "../logger.js";
 import { DEFAULT_SERVE_CONFIG, EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR, type ServeConfig } from "../supervisor/serve-config.js";
 import { TASK_WORKER_CONFIG_ENV, taskWorkerNeedsMaster, type TaskWorkerConfig } from "../tasks/worker-process/task-worker-config.js";
 import { PoolStartError, startTaskWorker, type CreateTaskWorker } from "../tasks/worker-process/start-task-worker.js";
-import { closeRegistry } from "./load-registry.js";
+import { closeRegistry, RegistryLoadError } from "./load-registry.js";
 import { describeLoadError } from "./load-app.js";
 import { signalExitCode, type ShutdownSignal, type SignalSource } from "./signals.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
@@ -130,6 +130,10 @@ export async function runTaskWorker(config: TaskWorkerConfig, deps: WorkerComman
       await closeRegistry(registry).catch(() => {});
       if (error instanceof PoolStartError) {
         deps.err(`laminar worker: the process pool cannot start: ${describeLoadError(error)}`);
+        return EXIT_APP_LOAD_ERROR;
+      }
+      if (error instanceof RegistryLoadError) {
+        deps.err(`laminar worker: ${describeLoadError(error)}`);
         return EXIT_APP_LOAD_ERROR;
       }
       deps.err(`laminar worker: cannot start: ${describeLoadError(error)}`);

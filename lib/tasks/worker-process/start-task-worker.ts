@@ -11,6 +11,8 @@ import { ProcessPool } from "../worker/process-pool.js";
 import type { TaskPool } from "../worker/pool.js";
 import type { TaskRegistry } from "../registry.js";
 import { closeRegistry } from "../../cli/load-registry.js";
+import type { Beat } from "../beat/beat.js";
+import { createBeat } from "./start-beat.js";
 import type { Logger } from "../../logger.js";
 import { MB, type TaskWorkerConfig } from "./task-worker-config.js";
 
@@ -64,6 +66,8 @@ export interface StartTaskWorkerOptions {
 export interface RunningTaskWorker {
   readonly worker: TaskWorkerHandle;
   readonly pool: TaskPool | undefined;
+  /** The periodic scheduler, with `--beat`. */
+  readonly beat: Beat | undefined;
   /**
    * Stops consuming, lets running tasks finish within `gracefulTimeoutMs` (then aborts them),
    * closes the pool and the registry. Safe to call twice.
@@ -72,10 +76,14 @@ export interface RunningTaskWorker {
 }
 
 /**
- * Starts the pool and the worker for `config`. Rejects when the process pool's children cannot
- * load the registry (after closing what was started); the caller exits with the load-error code.
+ * Starts the pool, the worker and (with `--beat`) the scheduler for `config`. Rejects with
+ * {@link PoolStartError} when the process pool's children cannot load the registry, with a
+ * RegistryLoadError when `--beat` finds no valid schedule (the caller exits with the load-error
+ * code), with the worker's error when it cannot start; what was started is closed first.
  */
 export async function startTaskWorker(config: TaskWorkerConfig, registry: TaskRegistry, options: StartTaskWorkerOptions): Promise<RunningTaskWorker> {
+  // First: a missing or invalid schedule fails before anything is started.
+  const beat = config.beat ? await createBeat(config.target, registry, { cwd: options.cwd, logger: options.logger }) : undefined;
   let pool: ProcessPool | undefined;
   if (config.pool === "process") {
     pool = new ProcessPool({
@@ -105,7 +113,9 @@ export async function startTaskWorker(config: TaskWorkerConfig, registry: TaskRe
   });
   try {
     await worker.start();
+    await beat?.start();
   } catch (error) {
+    await worker.stop({ gracefulTimeoutMs: 0 }).catch(() => {});
     await pool?.close();
     throw error;
   }
@@ -113,9 +123,12 @@ export async function startTaskWorker(config: TaskWorkerConfig, registry: TaskRe
   return {
     worker,
     pool,
+    beat,
     stop(gracefulTimeoutMs) {
       stopping ??= (async () => {
         try {
+          // The scheduler first: it gives its lock up, so another process's takes over at once.
+          await beat?.stop();
           await worker.stop({ gracefulTimeoutMs });
         } finally {
           await pool?.close();

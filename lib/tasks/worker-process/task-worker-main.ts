@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { loadRegistry } from "../../cli/load-registry.js";
+import { loadRegistry, RegistryLoadError } from "../../cli/load-registry.js";
 import { createLogger } from "../../logger.js";
 import { heartbeatInterval, isMasterMessage, type ReportedRequest, type WorkerMessage } from "../../supervisor/protocol.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR } from "../../supervisor/serve-config.js";
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   try {
     running = await startTaskWorker(config, registry, { logger, cwd: process.cwd(), onMaxTasks: retire });
   } catch (error) {
-    return bootFailure(error instanceof PoolStartError ? EXIT_APP_LOAD_ERROR : EXIT_WORKER_BOOT_ERROR, describe(error));
+    return bootFailure(error instanceof PoolStartError || error instanceof RegistryLoadError ? EXIT_APP_LOAD_ERROR : EXIT_WORKER_BOOT_ERROR, describe(error));
   }
   await send({ laminar: "listening", url: `tasks://${config.queues.join(",")}` });
   const started = running;

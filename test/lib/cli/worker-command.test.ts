@@ -152,9 +152,12 @@ function harness(overrides: Partial<CliDeps> = {}): Harness {
   return { deps, out, err, signal: (s) => deliver?.(s), closed: () => closed, queue };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }
 
 t.test("laminar worker runs published tasks in-process; SIGTERM stops it and closes the registry", async (t) => {
@@ -234,6 +237,30 @@ t.test("load and start failures: exit 4 for the registry, 3 for the worker", asy
   const p = harness();
   t.equal(await runCli(["worker", "test/fixtures/tasks/throwing-tasks.ts", "--pool", "process", "-c", "1", "-l", "silent"], p.deps), EXIT_APP_LOAD_ERROR);
   t.match(p.err.join("\n"), /the process pool cannot start: .*fixture: the broker URL is not set/s);
+});
+
+t.test("--beat runs the module's schedule in the worker and gives its lock up at the stop", async (t) => {
+  const h = harness();
+  h.queue.task("pid", async () => process.pid);
+  const logged: string[] = [];
+  h.deps.logger = { info: (_o, msg) => void logged.push(msg ?? ""), warn() {}, error: (o, msg) => void logged.push(`${msg} ${JSON.stringify(o)}`), debug() {} };
+  const released: string[] = [];
+  const release = h.queue.broker.releaseLock.bind(h.queue.broker);
+  h.queue.broker.releaseLock = async (name, owner) => (released.push(name), release(name, owner));
+  const running = runCli(["worker", "test/fixtures/tasks/queue-tasks.ts", "--beat", "-l", "silent"], h.deps);
+  await until(() => logged.includes("beat: published"), "a tick published by the beat");
+  const done = await until(async () => (await h.queue.backend.recent({ state: "SUCCESS", limit: 5 })).length > 0, "the tick's task to run").then(() => true);
+  t.ok(done, "the beat's task ran in the worker");
+  h.signal("SIGTERM");
+  t.equal(await running, 0);
+  t.same(released, ["beat"], "the leader's lock given up at the stop");
+});
+
+t.test("--beat without a schedule export exits 4 and starts nothing", async (t) => {
+  const h = harness();
+  t.equal(await runCli(["worker", "test/fixtures/tasks/pool-tasks.ts", "--beat", "-l", "silent"], h.deps), EXIT_APP_LOAD_ERROR);
+  t.match(h.err.join("\n"), /--beat: test\/fixtures\/tasks\/pool-tasks\.ts exports no "schedule"/);
+  t.ok(h.closed());
 });
 
 t.test("the process pool: tasks run in children of the worker", async (t) => {

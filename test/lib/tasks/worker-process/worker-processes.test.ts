@@ -162,3 +162,15 @@ t.test("--pool process under the supervisor: tasks run in the pool's children", 
   t.equal(await exitCode(run), 0, run.output());
   for (const pid of new Set(pids)) t.notOk(alive(pid), `pool child ${pid} exited with its worker`);
 });
+
+t.test("--processes 2 --beat: both run a scheduler, each tick is published once", async (t) => {
+  const run = laminarWorker(t, ["--processes", "2", "--beat", "--graceful-timeout", "10"]);
+  await until(() => run.listening().length >= 2, "two workers listening", run.output);
+  const published = (): Log[] => run.logs().filter((l) => l.msg === "beat: published");
+  await until(() => published().length >= 3, "three ticks published", run.output);
+  run.kill("SIGTERM");
+  t.equal(await exitCode(run), 0, run.output());
+  const ticks = published().map((l) => l.tick as string);
+  t.equal(new Set(ticks).size, ticks.length, `no tick published twice: ${ticks.join(", ")}`);
+  t.equal(new Set(published().map((l) => l.entry)).size, 1);
+});
