@@ -14,6 +14,7 @@ import { encodeError, isToChild, type FromChild } from "./process-pool-protocol.
 import type { TaskMessage } from "../message.js";
 import type { TaskRegistry } from "../registry.js";
 import { NotRegistered, SoftTimeLimitExceeded } from "../../errors.js";
+import { Worker as Thread } from "node:worker_threads";
 
 /** Exit code when the registry cannot be loaded (the CLI's and the supervisor's EXIT_APP_LOAD_ERROR). */
 const EXIT_LOAD_ERROR = 4;
@@ -56,12 +57,30 @@ function describe(error: unknown): string {
   return cause instanceof Error && cause.stack !== undefined ? `${message}\n${cause.stack}` : message;
 }
 
+/**
+ * A watchdog thread that SIGKILLs this process once its parent is gone (it was reparented). The
+ * `disconnect` event cannot do that for a task stuck in a busy loop: the event loop never turns, and
+ * an orphan would spin forever, unreachable by any time limit. A thread runs beside the blocked loop.
+ */
+function watchParent(): void {
+  const script = `
+    const parent = process.ppid;
+    setInterval(() => { if (process.ppid !== parent) process.kill(process.pid, "SIGKILL"); }, 500);
+  `;
+  try {
+    new Thread(script, { eval: true }).unref();
+  } catch {
+    // No threads here (a restricted runtime): the disconnect handler below still covers idle children.
+  }
+}
+
 async function main(): Promise<void> {
   const [target, cwd] = process.argv.slice(2);
   if (target === undefined || process.send === undefined) {
     process.stderr.write("process-pool-child: started by laminar's process pool, with a <module>[:export] argument\n");
     process.exit(EXIT_LOAD_ERROR);
   }
+  watchParent();
   // Listening before the registry loads: a message sent meanwhile would otherwise be dropped.
   let registry: TaskRegistry | undefined;
   const early: Array<{ id: number; message: TaskMessage }> = [];

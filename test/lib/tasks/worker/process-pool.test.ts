@@ -182,3 +182,36 @@ t.test("close() kills the children; running executions reject, later ones too", 
 t.test("options are checked", async (t) => {
   for (const size of [0, -1, 1.5, Number.NaN]) t.throws(() => new ProcessPool({ target: TARGET, size }), RangeError, String(size));
 });
+
+t.test("a busy child whose parent was SIGKILLed does not live on", async (t) => {
+  const { spawn } = await import("node:child_process");
+  const parent = spawn(process.execPath, [...process.execArgv, "test/fixtures/tasks/pool-parent.ts"], { stdio: ["ignore", "pipe", "inherit"] });
+  t.teardown(() => void parent.kill("SIGKILL"));
+  let text = "";
+  const childPid = await new Promise<number>((resolve, reject) => {
+    parent.stdout!.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /child (\d+)/.exec(text);
+      if (match) resolve(Number(match[1]));
+    });
+    parent.on("exit", (code) => reject(new Error(`the parent exited (${code}) first: ${text}`)));
+  });
+  t.teardown(() => {
+    try {
+      process.kill(childPid, "SIGKILL");
+    } catch {
+      // Gone, as it should be.
+    }
+  });
+  parent.kill("SIGKILL");
+  let alive = true;
+  for (let i = 0; i < 200 && alive; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    try {
+      process.kill(childPid, 0);
+    } catch {
+      alive = false;
+    }
+  }
+  t.notOk(alive, "the orphaned child killed itself");
+});
