@@ -36,7 +36,7 @@ import { bookstoreAuth } from "./auth.js";
 import { demoUserFrom, seedUsers, UserRepository, type UserSeed } from "./users.js";
 import { Cover, CoverFiles, CoverRepository, describeCover, MAX_COVER_SIZE } from "./covers.js";
 import { SaleCreate, Sale, SaleRepository, SalesReport } from "./sales.js";
-import { createBookstoreTasks, REPORTS_QUEUE } from "./tasks.js";
+import { createBookstoreTasks, REPORTS_QUEUE, type BookstoreTasks } from "./tasks.js";
 import { Worker } from "../../lib/tasks/worker/worker.js";
 import { Author, AuthorCreate, Book, BookCreate, BookId, BookList, BookQuery, Detail, Health } from "./schemas.js";
 
@@ -97,7 +97,13 @@ export function createBookstore(options: BookstoreOptions = {}): App {
   const coverFiles = new CoverFiles(options.coversDirectory ?? process.env.BOOKSTORE_COVERS ?? join(dirname(file), "covers"));
   const demoUser = demoUserFrom(process.env.BOOKSTORE_DEMO_USER);
   const users = options.users ?? (demoUser === undefined ? [] : [demoUser]);
-  const tasks = createBookstoreTasks({ databaseFile: file, url: options.tasksUrl });
+  // The task queue's file opens in the lifespan startup, like the database: a broker that cannot be
+  // opened stops the server before it accepts anything, and constructing the app opens nothing.
+  let openTasks: BookstoreTasks | undefined;
+  const tasks = (): BookstoreTasks => {
+    if (openTasks === undefined) throw new Error("the bookstore's task queue is not open (the lifespan startup opens it)");
+    return openTasks;
+  };
   const embeddedWorker = options.embeddedWorker ?? process.env.BOOKSTORE_EMBEDDED_WORKER !== "0";
   const app = new App({
     logger: options.logger,
@@ -109,8 +115,9 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       try {
         coverFiles.open();
         await seedUsers(db, users);
+        openTasks = createBookstoreTasks({ databaseFile: file, url: options.tasksUrl });
         // Two reports at a time at most: they read the whole sales table.
-        const worker = embeddedWorker ? new Worker(tasks.queue, { queues: [REPORTS_QUEUE], concurrency: 2, logger: app.logger }) : undefined;
+        const worker = embeddedWorker ? new Worker(tasks().queue, { queues: [REPORTS_QUEUE], concurrency: 2, logger: app.logger }) : undefined;
         worker?.start();
         try {
           yield { databaseFile: file };
@@ -119,7 +126,8 @@ export function createBookstore(options: BookstoreOptions = {}): App {
           await worker?.stop({ gracefulTimeoutMs: 10_000 });
         }
       } finally {
-        await tasks.queue.close();
+        await openTasks?.queue.close();
+        openTasks = undefined;
         db.close();
       }
     },
@@ -228,7 +236,7 @@ export function createBookstore(options: BookstoreOptions = {}): App {
     "/reports/sales",
     { query: ReportQuery, status: 202, response: { 202: ReportStatus }, deps: { writer: auth.writer }, tags: ["reports"], summary: "Build the sales report in the task queue" },
     async ({ query, response }) => {
-      const result = await tasks.salesReport.delay(query.top);
+      const result = await tasks().salesReport.delay(query.top);
       const statusUrl = `/reports/${result.id}`;
       response.setHeader("location", statusUrl);
       return { id: result.id, state: "PENDING" as const, statusUrl };
@@ -240,7 +248,7 @@ export function createBookstore(options: BookstoreOptions = {}): App {
     { params: ReportId, response: { 200: ReportStatus }, tags: ["reports"], summary: "A report's state, and the report once it is built" },
     async ({ params }) => {
       // Celery's semantics: an id the backend does not know is PENDING (published, or never was).
-      const meta = await tasks.queue.backend.get(params.id);
+      const meta = await tasks().queue.backend.get(params.id);
       const statusUrl = `/reports/${params.id}`;
       if (meta === undefined) return { id: params.id, state: "PENDING" as const, statusUrl };
       return {
