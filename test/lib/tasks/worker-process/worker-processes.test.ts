@@ -174,3 +174,14 @@ t.test("--processes 2 --beat: both run a scheduler, each tick is published once"
   t.equal(new Set(ticks).size, ticks.length, `no tick published twice: ${ticks.join(", ")}`);
   t.equal(new Set(published().map((l) => l.entry)).size, 1);
 });
+
+t.test("--max-memory-per-child on the async pool: a worker above it asks to be replaced", async (t) => {
+  // 1 MB: every Node process is above it, so each worker retires at its first heartbeat once consuming.
+  const run = laminarWorker(t, ["--max-memory-per-child", "1", "--graceful-timeout", "5", "--timeout", "2"]);
+  const [first] = await until(() => run.listening().length >= 1 && run.listening(), "the worker listening", run.output);
+  await until(() => run.logs().some((l) => l.worker === first && /replacing it/.test(String(l.msg))), "the first to ask to retire", run.output);
+  await until(() => run.listening().some((pid) => pid !== first), "a replacement listening", run.output);
+  // Replacements keep coming (each one is above 1 MB too): a SIGTERM in the middle of that still stops cleanly.
+  run.kill("SIGTERM");
+  t.equal(await exitCode(run), 0, run.output());
+});
