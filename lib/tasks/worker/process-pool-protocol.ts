@@ -96,7 +96,10 @@ const CATALOGUED: Readonly<Record<string, LaminarErrorClass>> = {
 function rebuild(remote: SerializedError): Error {
   const Catalogued = Object.hasOwn(CATALOGUED, remote.type) ? CATALOGUED[remote.type] : undefined;
   const error: Error = Catalogued !== undefined ? new Catalogued() : new Error(remote.message);
-  if (remote.data !== undefined) Object.assign(error, remote.data);
+  for (const [key, value] of Object.entries(remote.data ?? {})) {
+    // Own properties only: a `__proto__` key from the wire must not become the error's prototype.
+    Object.defineProperty(error, key, { value, writable: true, enumerable: true, configurable: true });
+  }
   // Own properties, after the data: a catalogued class's `name` is a getter on its prototype, and the
   // message was formatted with no arguments.
   if (Catalogued === undefined) Object.defineProperty(error, "name", { value: remote.type, writable: true, configurable: true });
