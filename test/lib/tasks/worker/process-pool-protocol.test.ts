@@ -29,7 +29,7 @@ t.test("a Retry keeps its fields and its exc", async (t) => {
 t.test("catalogued errors come back as their class, others as named Errors", async (t) => {
   const args = decodeError(wire(new TaskArgumentsError("t", "x")));
   t.ok(args instanceof TaskArgumentsError);
-  t.equal((args as TaskArgumentsError).code, "LMR_ERR_TASK_ARGUMENTS");
+  t.equal((args as Error & { code?: string }).code, "LMR_ERR_TASK_ARGUMENTS");
   t.equal(args.message, "Arguments of task t are invalid: x");
   t.ok(decodeError(wire(new SoftTimeLimitExceeded(2))) instanceof SoftTimeLimitExceeded);
   t.ok(decodeError(wire(new WorkerLostError("x"))) instanceof WorkerLostError);
