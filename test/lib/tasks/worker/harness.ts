@@ -99,7 +99,7 @@ export function capturingLogger(): Logger & { lines: { level: string; obj: objec
  * A broker and backend (memory, or both on one temporary SQLite file), a registry, and a worker
  * factory; everything is stopped and closed (and the file removed) at teardown.
  */
-export function setup(t: Test, store: "memory" | "sqlite" = "memory") {
+export function setup(t: Test, store: "memory" | "sqlite" = "memory", clock?: { now: () => number }) {
   let broker: Broker;
   let backend: ResultBackend;
   let removeFiles = (): void => {};
@@ -110,8 +110,8 @@ export function setup(t: Test, store: "memory" | "sqlite" = "memory") {
     backend = new SqliteResultBackend({ path });
     removeFiles = () => rmSync(dir, { recursive: true, force: true });
   } else {
-    broker = new MemoryBroker();
-    backend = new MemoryResultBackend();
+    broker = new MemoryBroker(clock);
+    backend = new MemoryResultBackend(clock);
   }
   const registry = new TestRegistry(broker, backend);
   const workers: Worker[] = [];

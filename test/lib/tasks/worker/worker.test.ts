@@ -300,22 +300,44 @@ t.test("heartbeat: the worker and what it runs are visible; stop() removes it", 
 });
 
 t.test("leases: a long task's lease is extended; a lost lease is logged and its late ack returns false", async (t) => {
-  const { broker, backend, registry, makeWorker, logger } = setup(t);
+  // The broker's clock is fake: leases lapse only when the test moves it, never because the machine is slow.
+  let now = 1_000_000;
+  const { broker, backend, registry, makeWorker, logger } = setup(t, "memory", { now: () => now });
   const held = gate();
   registry.define("long", () => held.promise, { acksLate: true });
-  const worker = makeWorker({ visibilityTimeoutMs: 30 });
-  worker.start();
+  let renewals = 0;
+  const extend = broker.extend.bind(broker);
+  broker.extend = async (delivery, ms) => {
+    renewals++;
+    return extend(delivery, ms);
+  };
+  makeWorker({ visibilityTimeoutMs: 30 }).start();
   const m = message("long");
   await broker.publish(m);
   await until(() => registry.callsOf("long") === 1, "running");
-  // Several lease lengths pass while the task runs: renewal keeps it invisible to others.
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Five lease lengths pass, in steps shorter than one, each followed by a renewal.
+  for (let step = 0; step < 10; step++) {
+    const seen = renewals;
+    now += 15;
+    await until(() => renewals > seen, "a renewal");
+  }
   t.same(await broker.reserve({ queues: ["celery"], max: 1, visibilityTimeoutMs: 1000, consumer: "thief" }), [], "nobody else could reserve it");
-  // Now make every extend fail (the lease taken by someone else): logged once, ack returns false.
+  // Now every extend fails (the lease taken by someone else): logged once, the late ack returns false.
   broker.extend = async () => false;
+  const acks: boolean[] = [];
+  const ack = broker.ack.bind(broker);
+  broker.ack = async (delivery) => {
+    const ok = await ack(delivery);
+    acks.push(ok);
+    return ok;
+  };
+  now += 1000;
+  await broker.reserve({ queues: ["celery"], max: 1, visibilityTimeoutMs: 60_000, consumer: "thief" });
   await until(() => logger.lines.some((l) => l.msg?.startsWith("lease lost") === true), "lease lost logged");
   held.open();
   t.equal((await ready(backend, m.id)).state, "SUCCESS");
+  await until(() => acks.length === 1, "late ack");
+  t.same(acks, [false], "the thief holds it now: the late ack does nothing");
   t.equal(logger.lines.filter((l) => l.msg?.startsWith("lease lost") === true).length, 1, "logged once, not on every renewal");
 });
 
