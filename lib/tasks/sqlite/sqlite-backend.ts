@@ -72,7 +72,7 @@ export class SqliteResultBackend implements ResultBackend {
     this.s.getGroup.pluck();
     this.s.countMembers.pluck();
     this.getManyTx = this.db.transaction((ids: readonly string[]) => ids.map((id) => this.s.get.get(String(id)) as string | undefined));
-    this.writes = new WriteQueue(this.db, (error) => unavailable(error, this.opened.name, this.opened.busyTimeoutMs));
+    this.writes = new WriteQueue(this.db, this.opened.busyTimeoutMs, (error) => unavailable(error, this.opened.name, this.opened.busyTimeoutMs));
   }
 
   /** The file this backend uses (absolute path). */
@@ -152,7 +152,7 @@ export class SqliteResultBackend implements ResultBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     // What was stored before close is committed, not dropped.
-    this.writes.flush();
+    this.writes.flush(true);
     this.closed = true;
     this.closing.abort();
     if (this.opened.owned && this.db.open) this.db.close();

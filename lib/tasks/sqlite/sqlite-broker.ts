@@ -163,6 +163,7 @@ export class SqliteBroker implements Broker {
     };
     this.writes = new WriteQueue(
       db,
+      this.opened.busyTimeoutMs,
       (error) => {
         // A failed batch rolled back its queue names too: forget which ones this instance wrote.
         this.knownQueues.clear();
@@ -355,7 +356,7 @@ export class SqliteBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     // What was written before close is committed, not dropped.
-    this.writes.flush();
+    this.writes.flush(true);
     this.closed = true;
     this.closing.abort();
     if (this.opened.owned && this.db.open) this.db.close();

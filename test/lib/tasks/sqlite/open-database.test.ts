@@ -96,6 +96,15 @@ t.test("a file locked by another process longer than the busy timeout", async (t
     .catch((error: unknown) => error);
   isUnavailable(t, reserve, path, /locked/);
   t.same(await broker.stats().then((s) => s.map((q) => q.ready)), [1], "reads still work (WAL readers are not blocked)");
+  // Waiting for the lock must not freeze the process (SQLite's busy handler sleeps inside the call).
+  const patient = new SqliteBroker({ path, busyTimeoutMs: 200 });
+  t.teardown(() => patient.close());
+  let turns = 0;
+  const ticker = setInterval(() => turns++, 1);
+  const waited = await patient.publish(makeMessage({ id: "patient" })).catch((error: unknown) => error);
+  clearInterval(ticker);
+  isUnavailable(t, waited, path, /200 ms/);
+  t.ok(turns > 0, `the event loop kept turning while the write waited for the lock (${turns} turns)`);
   const exited = new Promise((resolve) => locker.once("exit", resolve));
   locker.send("release");
   await exited;
@@ -149,4 +158,10 @@ t.test("the schema is created once: reopening keeps the data and the version", a
   t.equal(db.pragma("journal_mode", { simple: true }), "wal");
   t.equal(db.prepare("SELECT COUNT(*) FROM messages").pluck().get(), 1);
   db.close();
+});
+t.teardown(() => {
+  setTimeout(() => {
+    const hs = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+    console.error("DBG handles", hs.map((h) => (h as object).constructor.name + " " + ((h as { pid?: number }).pid ?? "")));
+  }, 3000).unref();
 });

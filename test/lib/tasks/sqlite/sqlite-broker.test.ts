@@ -32,10 +32,13 @@ function nextMessage<T>(child: ChildProcess, has: (m: Record<string, unknown>) =
       }
     };
     child.on("message", onMessage);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`child ${child.pid} exited with ${code}`));
-    });
+    // A message sent just before exiting may be handled after the 'exit' event: give it a moment.
+    child.once("exit", (code) =>
+      setTimeout(() => {
+        clearTimeout(timer);
+        reject(new Error(`child ${child.pid} exited with ${code}`));
+      }, 1_000),
+    );
   });
 }
 
@@ -61,7 +64,9 @@ t.test("processes reserving from one file never lease the same message twice", a
   const all = [...a!.ids, ...b!.ids, ...mine];
   t.equal(new Set(all).size, all.length, "no message leased twice");
   t.equal(all.length, total, "every message leased once");
-  t.ok(a!.ids.length > 0 && b!.ids.length > 0, "both processes took part");
+  // Which process wins how many is up to the scheduler; at least two of the three competed.
+  const split = [a!.ids.length, b!.ids.length, mine.length];
+  t.ok(split.filter((count) => count > 0).length >= 2, `several processes took part (${split.join(" / ")})`);
   const backend = new SqliteResultBackend({ path });
   t.teardown(() => backend.close());
   const metas = await backend.getMany([...a!.ids, ...b!.ids]);
