@@ -10,6 +10,7 @@
 import { BrokerUnavailable } from "../../errors.js";
 import type { ResultBackend, TaskMeta } from "../result-backend.js";
 import { isReady, type TaskState } from "../states.js";
+import { encodeMeta } from "../broker-support/meta-codec.js";
 
 /** Options of {@link MemoryResultBackend}. */
 export interface MemoryResultBackendOptions {
@@ -47,10 +48,8 @@ export class MemoryResultBackend implements ResultBackend {
   }
 
   async store(meta: TaskMeta): Promise<void> {
+    const { body, updatedAt } = encodeMeta(meta, this.now);
     this.checkOpen();
-    const updatedAt = meta.updatedAt ?? this.now();
-    const stored = { ...meta, updatedAt };
-    const body = JSON.stringify(stored);
     const previous = this.metas.get(meta.taskId);
     // A late STARTED or RETRY from a duplicate delivery must not hide the SUCCESS already stored.
     if (previous && isReady(previous.state) && !isReady(meta.state)) return;

@@ -96,6 +96,7 @@ export class MemoryBroker implements Broker {
   }
 
   async reserve(options: ReserveOptions): Promise<Delivery[]> {
+    if (!(options.max >= 1) || options.queues.length === 0) return [];
     const waitMs = Math.max(0, options.waitMs ?? 0);
     const deadline = performance.now() + waitMs;
     const queues = new Set(options.queues);

@@ -12,6 +12,7 @@ import type Database from "better-sqlite3";
 import { BrokerUnavailable } from "../../errors.js";
 import type { ResultBackend, TaskMeta } from "../result-backend.js";
 import { isReady, type TaskState } from "../states.js";
+import { encodeMeta } from "../broker-support/meta-codec.js";
 import { openTaskDatabase, unavailable, type OpenedDatabase, type SqliteOpenOptions, type SqliteSource } from "./open-database.js";
 import { FIRST_POLL_MS, nextPollDelay, sqliteWakeups } from "./poll.js";
 import { WriteQueue } from "./write-queue.js";
@@ -81,8 +82,7 @@ export class SqliteResultBackend implements ResultBackend {
   }
 
   async store(meta: TaskMeta): Promise<void> {
-    const updatedAt = meta.updatedAt ?? this.now();
-    const body = JSON.stringify({ ...meta, updatedAt });
+    const { body, updatedAt } = encodeMeta(meta, this.now);
     const ready = isReady(meta.state);
     const taskId = String(meta.taskId);
     // Group commit: the results stored in one event-loop turn share one transaction (see write-queue.ts).

@@ -144,6 +144,23 @@ export function resultBackendConformance(t: Test, name: string, make: MakeBacken
     t.same((await backend.recent({ state: "FAILURE", limit: 10 })).map((m) => m.taskId), ["new-fail"], "by its current state");
   });
 
+  t.test(`${name}: a broken meta is refused at store`, async (t) => {
+    const { backend } = await setup(t);
+    const bad: unknown[] = [
+      null,
+      { state: "SUCCESS" },
+      { taskId: "", state: "SUCCESS" },
+      { taskId: 7, state: "SUCCESS" },
+      { taskId: "x", state: "DONE" },
+      { taskId: "x", state: undefined },
+      { taskId: "x", state: "SUCCESS", result: 10n },
+    ];
+    for (const meta of bad) await t.rejects(backend.store(meta as TaskMeta), TypeError);
+    t.equal(await backend.get("x"), undefined, "nothing stored");
+    await backend.store({ taskId: "x", state: "SUCCESS", updatedAt: Number.NaN });
+    t.equal((await backend.get("x"))?.updatedAt, T0, "a non-finite updatedAt is replaced by the clock's");
+  });
+
   t.test(`${name}: forget`, async (t) => {
     const { backend } = await setup(t);
     await backend.store({ taskId: "a", state: "SUCCESS", result: 1 });
