@@ -46,7 +46,19 @@ const newApp = (options: ConstructorParameters<typeof App>[0] = {}): App => new 
 t.test("the bookstore's document", async (t) => {
   const app = createBookstore({ logger: silentLogger, databaseFile: ":memory:" });
   const document = await checkValid(t, app, "bookstore");
-  t.same(Object.keys(document.paths).sort(), ["/authors", "/books", "/books/{id}", "/books/{id}/cover", "/health", "/token"]);
+  t.same(Object.keys(document.paths).sort(), [
+    "/authors",
+    "/books",
+    "/books/{id}",
+    "/books/{id}/cover",
+    "/books/{id}/sales",
+    "/health",
+    "/reports/sales",
+    "/reports/{id}",
+    "/token",
+  ]);
+  t.ok(op(document, "/reports/sales", "post").responses["202"], "the report is accepted with 202, as documented");
+  t.same(op(document, "/reports/sales", "post").security, [{ OAuth2PasswordBearer: ["books:write"] }], "asking for a report needs a writer");
   t.same(op(document, "/books", "post").security, [{ OAuth2PasswordBearer: ["books:write"] }], "writes need a token with books:write");
   t.notOk("security" in op(document, "/books", "get"), "reads stay open");
   t.match(document.components?.securitySchemes, { OAuth2PasswordBearer: { type: "oauth2", flows: { password: { tokenUrl: "token" } } } });
