@@ -12,7 +12,7 @@ import type { TlsOptions } from "../../layers/server/connection-server.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR, type ServeConfig } from "../supervisor/serve-config.js";
 import type { Middleware } from "../../layers/middleware/middleware.js";
 import { proxyHeaders } from "../../layers/middleware/proxy-headers.js";
-import { signalExitCode, type ShutdownSignal, type SignalSource } from "./signals.js";
+import { twoStageShutdown, type SignalSource } from "./signals.js";
 import { EXIT_USAGE } from "./usage-error.js";
 
 /** Exit code when the graceful close itself failed. */
@@ -38,20 +38,14 @@ export interface SingleWorkerDeps {
  * `EXIT_WORKER_BOOT_ERROR` at boot, 128 + n after a second signal.
  */
 export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDeps): Promise<number> {
-  let signalled: ShutdownSignal | undefined;
-  let stop: (() => void) | undefined;
-  let exitNow!: (code: number) => void;
-  const forced = new Promise<number>((resolveForced) => (exitNow = resolveForced));
-  const unsubscribe = deps.signals.subscribe((signal) => {
-    if (signalled !== undefined) {
-      deps.err(`laminar: second ${signal}, exiting now`);
-      exitNow(signalExitCode(signal));
-      return;
-    }
-    signalled = signal;
-    deps.err(`laminar: ${signal}, shutting down gracefully (up to ${config.gracefulTimeout} s; ${signal} again to exit now)`);
-    stop?.();
-  });
+  const shutdown = twoStageShutdown(
+    deps.signals,
+    {
+      first: (signal) => `laminar: ${signal}, shutting down gracefully (up to ${config.gracefulTimeout} s; ${signal} again to exit now)`,
+      second: (signal) => `laminar: second ${signal}, exiting now`,
+    },
+    deps.err,
+  );
 
   const run = async (): Promise<number> => {
     // The app's default logger reads LOG_LEVEL when the App is constructed, i.e. while its module is imported.
@@ -89,11 +83,8 @@ export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDep
       deps.err(`laminar: cannot start the app: ${describeLoadError(error)}`);
       return EXIT_WORKER_BOOT_ERROR;
     }
-    await new Promise<void>((resolveStop) => {
-      stop = resolveStop;
-      // A signal that came while the app was starting.
-      if (signalled !== undefined) resolveStop();
-    });
+    // At once when a signal came while the app was starting.
+    await shutdown.requested();
     try {
       await app.close({ timeout: config.gracefulTimeout * 1000 });
     } catch (error) {
@@ -105,8 +96,8 @@ export async function runSingleWorker(config: ServeConfig, deps: SingleWorkerDep
   };
 
   try {
-    return await Promise.race([run(), forced]);
+    return await Promise.race([run(), shutdown.forced]);
   } finally {
-    unsubscribe();
+    shutdown.dispose();
   }
 }

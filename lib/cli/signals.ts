@@ -32,3 +32,47 @@ export const processSignals: SignalSource = {
 export function signalExitCode(signal: ShutdownSignal): number {
   return 128 + constants.signals[signal];
 }
+
+/** The two stages of a CLI shutdown (see {@link twoStageShutdown}). */
+export interface ShutdownControl {
+  /** Resolves at the first signal (at once when one already came). */
+  requested(): Promise<void>;
+  /** Resolves with 128 + n at a second signal: the caller returns it without waiting for the graceful stop. */
+  readonly forced: Promise<number>;
+  /** Stops listening to the signals. */
+  dispose(): void;
+}
+
+/**
+ * Gunicorn's and Celery's two-stage shutdown: the first SIGINT/SIGTERM asks for a graceful stop,
+ * a second one ends the process at once. `say` tells the user which stage each signal started.
+ *
+ * @example
+ * const shutdown = twoStageShutdown(processSignals, {
+ *   first: (signal) => `${signal}, stopping gracefully`,
+ *   second: (signal) => `second ${signal}, exiting now`,
+ * }, console.error);
+ * return Promise.race([serveUntil(shutdown.requested()), shutdown.forced]).finally(shutdown.dispose);
+ */
+export function twoStageShutdown(
+  signals: SignalSource,
+  say: { first(signal: ShutdownSignal): string; second(signal: ShutdownSignal): string },
+  err: (line: string) => void,
+): ShutdownControl {
+  let signalled = false;
+  let request!: () => void;
+  const requested = new Promise<void>((resolve) => (request = resolve));
+  let force!: (code: number) => void;
+  const forced = new Promise<number>((resolve) => (force = resolve));
+  const unsubscribe = signals.subscribe((signal) => {
+    if (signalled) {
+      err(say.second(signal));
+      force(signalExitCode(signal));
+      return;
+    }
+    signalled = true;
+    err(say.first(signal));
+    request();
+  });
+  return { requested: () => requested, forced, dispose: unsubscribe };
+}

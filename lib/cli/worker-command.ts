@@ -14,7 +14,7 @@ import { TASK_WORKER_CONFIG_ENV, taskWorkerNeedsMaster, type TaskWorkerConfig } 
 import { PoolStartError, startTaskWorker, type CreateTaskWorker } from "../tasks/worker-process/start-task-worker.js";
 import { closeRegistry, RegistryLoadError } from "./load-registry.js";
 import { describeLoadError } from "./load-app.js";
-import { signalExitCode, type ShutdownSignal, type SignalSource } from "./signals.js";
+import { twoStageShutdown, type SignalSource } from "./signals.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
 import { parseWorkerArgs, WORKER_USAGE, workerHelp } from "./worker-args.js";
 
@@ -97,20 +97,14 @@ export async function runWorkerCommand(argv: readonly string[], deps: WorkerComm
  * second signal.
  */
 export async function runTaskWorker(config: TaskWorkerConfig, deps: WorkerCommandDeps): Promise<number> {
-  let signalled: ShutdownSignal | undefined;
-  let stop: (() => void) | undefined;
-  let exitNow!: (code: number) => void;
-  const forced = new Promise<number>((resolveForced) => (exitNow = resolveForced));
-  const unsubscribe = deps.signals.subscribe((signal) => {
-    if (signalled !== undefined) {
-      deps.err(`laminar worker: second ${signal}, exiting now`);
-      exitNow(signalExitCode(signal));
-      return;
-    }
-    signalled = signal;
-    deps.err(`laminar worker: ${signal}, stopping gracefully (running tasks get up to ${config.gracefulTimeout} s; ${signal} again to exit now)`);
-    stop?.();
-  });
+  const shutdown = twoStageShutdown(
+    deps.signals,
+    {
+      first: (signal) => `laminar worker: ${signal}, stopping gracefully (running tasks get up to ${config.gracefulTimeout} s; ${signal} again to exit now)`,
+      second: (signal) => `laminar worker: second ${signal}, exiting now`,
+    },
+    deps.err,
+  );
 
   const run = async (): Promise<number> => {
     // The registry's default loggers read LOG_LEVEL while its module is imported.
@@ -144,11 +138,8 @@ export async function runTaskWorker(config: TaskWorkerConfig, deps: WorkerComman
       `laminar worker: consuming ${config.queues.join(",")} (pool ${config.pool}, concurrency ${config.concurrency}, pid ${process.pid}); ` +
         `${names.length} task${names.length === 1 ? "" : "s"}: ${names.join(", ")}`,
     );
-    await new Promise<void>((resolveStop) => {
-      stop = resolveStop;
-      // A signal that came while the worker was starting.
-      if (signalled !== undefined) resolveStop();
-    });
+    // At once when a signal came while the worker was starting.
+    await shutdown.requested();
     try {
       await running.stop(config.gracefulTimeout * 1000);
     } catch (error) {
@@ -160,8 +151,8 @@ export async function runTaskWorker(config: TaskWorkerConfig, deps: WorkerComman
   };
 
   try {
-    return await Promise.race([run(), forced]);
+    return await Promise.race([run(), shutdown.forced]);
   } finally {
-    unsubscribe();
+    shutdown.dispose();
   }
 }
