@@ -125,4 +125,6 @@ export interface CeleryException {
   exc_module: string | null;
   /** laminar's extra: the error's own data (`code`, `status`, …). Python ignores it. */
   exc_data?: { [key: string]: CeleryJson };
+  /** laminar's extra: the error's laminar name when `exc_type` had to differ (JavaScript's `Error` goes as `Exception`). */
+  laminar_type?: string;
 }

@@ -47,6 +47,7 @@ export function toCeleryException(error: SerializedError): CeleryException {
         : // A module named by the error itself (one that came from Python and goes back) is kept.
           { exc_type: type, exc_message: [message], exc_module: error.module !== undefined && error.module !== "builtins" ? error.module : LAMINAR_EXC_MODULE };
   if (error.data !== undefined) out.exc_data = error.data as { [key: string]: CeleryJson };
+  if (out.exc_type !== type) out.laminar_type = type;
   return out;
 }
 
@@ -58,7 +59,12 @@ export function toCeleryException(error: SerializedError): CeleryException {
  */
 export function fromCeleryException(exc: unknown, traceback?: string | null): SerializedError {
   const record = exc !== null && typeof exc === "object" && !Array.isArray(exc) ? (exc as Record<string, unknown>) : {};
-  const type = typeof record.exc_type === "string" && record.exc_type !== "" ? record.exc_type : "Exception";
+  const type =
+    typeof record.laminar_type === "string" && record.laminar_type !== ""
+      ? record.laminar_type
+      : typeof record.exc_type === "string" && record.exc_type !== ""
+        ? record.exc_type
+        : "Exception";
   const args = record.exc_message;
   let message: string;
   if (Array.isArray(args)) {

@@ -6,8 +6,10 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import t, { type Test } from "tap";
+import { RedisResultBackend } from "../../../lib/tasks/redis/redis-backend.js";
 import { RedisBroker } from "../../../lib/tasks/redis/redis-broker.js";
 import { brokerConformance } from "./broker-cases.js";
+import { resultBackendConformance } from "./result-backend-cases.js";
 
 const URL = process.env.LAMINAR_TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
 
@@ -40,4 +42,5 @@ if (!(await redisUp())) {
   t.test("Redis conformance", { skip: `no Redis at ${URL}: the Redis broker and backend conformance suites need one` }, () => undefined);
 } else {
   brokerConformance(t, "RedisBroker", (clock) => new RedisBroker({ url: URL, prefix: prefixFor(t), now: clock.now }));
+  resultBackendConformance(t, "RedisResultBackend", (clock) => new RedisResultBackend({ url: URL, prefix: prefixFor(t), now: clock.now }));
 }

@@ -31,7 +31,7 @@ t.test("Python exceptions arrive with their name, module and message", async (t)
 
 t.test("laminar errors go to Python as classes it can rebuild", async (t) => {
   t.same(toCeleryException({ type: "TypeError", message: "x" }), { exc_type: "TypeError", exc_message: ["x"], exc_module: "builtins" }, "a Python builtin name stays builtin");
-  t.same(toCeleryException({ type: "Error", message: "plain" }), { exc_type: "Exception", exc_message: ["plain"], exc_module: "builtins" }, "JS Error is Exception");
+  t.same(toCeleryException({ type: "Error", message: "plain" }), { exc_type: "Exception", exc_message: ["plain"], exc_module: "builtins", laminar_type: "Error" }, "JS Error is Exception");
   t.same(toCeleryException({ type: "ValidationError", message: "bad", data: { code: 7 } }), {
     exc_type: "ValidationError",
     exc_message: ["bad"],
@@ -45,4 +45,5 @@ t.test("laminar errors go to Python as classes it can rebuild", async (t) => {
 t.test("laminar → Celery → laminar keeps name, message and data", async (t) => {
   const back = fromCeleryException(toCeleryException({ type: "ValidationError", message: "bad", data: { code: 7 } }));
   t.same(back, { type: "ValidationError", message: "bad", data: { code: 7 } });
+  t.same(fromCeleryException(toCeleryException({ type: "Error", message: "plain" })), { type: "Error", message: "plain", module: "builtins" }, "JS Error comes back as Error");
 });
