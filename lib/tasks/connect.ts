@@ -6,6 +6,9 @@
  *   worker in one process meet there; it is closed when the last connection to it closes.
  * - `sqlite:///abs/path.db` (three slashes: an absolute path) or `sqlite://relative.db` (relative to the
  *   working directory): the embedded SQLite broker/backend; both can use the same file.
+ * - `redis://[:password@]host[:port][/db]` (and `rediss://` for TLS): the Redis broker in kombu's
+ *   transport format and the Celery-compatible Redis result backend, as Celery's `broker_url` /
+ *   `result_backend` with the same URL.
  *
  * Each scheme is one entry of a table; the next issue adds `redis://` and `amqp://` there
  * ({@link registerBrokerScheme}, {@link registerBackendScheme}), and an unknown scheme's error lists
@@ -17,6 +20,8 @@ import { BrokerUnavailable } from "../errors.js";
 import type { Broker } from "./broker.js";
 import { MemoryResultBackend } from "./memory/memory-backend.js";
 import { MemoryBroker } from "./memory/memory-broker.js";
+import { RedisResultBackend } from "./redis/redis-backend.js";
+import { RedisBroker } from "./redis/redis-broker.js";
 import type { ResultBackend } from "./result-backend.js";
 import { SqliteResultBackend } from "./sqlite/sqlite-backend.js";
 import { SqliteBroker } from "./sqlite/sqlite-broker.js";
@@ -142,4 +147,10 @@ registerBackendScheme("memory", (url) => connection(sharedBackends, url, () => n
 registerBrokerScheme("sqlite", (url, options) => new SqliteBroker({ path: sqlitePath(url), busyTimeoutMs: options.busyTimeoutMs }));
 registerBackendScheme("sqlite", (url, options) => new SqliteResultBackend({ path: sqlitePath(url), busyTimeoutMs: options.busyTimeoutMs }));
 
-// redis:// and amqp:// are registered here by the next issue (the Celery wire protocol).
+// --- redis:// ---------------------------------------------------------------------------------
+
+// ioredis reads host, port, password and db from the URL itself; the connection opens in the background.
+for (const scheme of ["redis", "rediss"]) {
+  registerBrokerScheme(scheme, (url) => new RedisBroker({ url }));
+  registerBackendScheme(scheme, (url) => new RedisResultBackend({ url }));
+}

@@ -58,7 +58,7 @@ t.test("sqlite:///abs/path and sqlite://relative/path", async (t) => {
 });
 
 t.test("URLs nobody can open give a clear error", async (t) => {
-  for (const url of ["redis://:hunter2@localhost:6379/0", "amqp://guest:guest@localhost//", "postgres://x"]) {
+  for (const url of ["nats://:hunter2@localhost:4222/0", "amqp://guest:guest@localhost//", "postgres://x"]) {
     const error = (() => {
       try {
         connectBroker(url);
