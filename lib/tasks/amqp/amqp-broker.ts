@@ -523,7 +523,9 @@ export class AmqpBroker implements Broker {
   }
 
   private async connect(): Promise<Session> {
-    const connection = await amqp.connect(this.url);
+    // Heartbeats (15 s unless the URL says) so a silently dead peer is noticed and its RPCs fail.
+    const url = /[?&]heartbeat=/.test(this.url) ? this.url : `${this.url}${this.url.includes("?") ? "&" : "?"}heartbeat=15`;
+    const connection = await amqp.connect(url);
     try {
       const generation = ++this.generation;
       connection.on("error", () => undefined);
