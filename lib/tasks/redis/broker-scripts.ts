@@ -96,6 +96,8 @@ local function claim(env, queue, tag, score)
       return nil
     end
   end
+  -- A queue a Python producer filled is listed by stats() from its first delivery on.
+  redis.call('SADD', P .. 'laminar.queues', queue)
   redis.call('HSET', P .. 'unacked', tag, '[' .. env .. ',"",' .. cjson.encode(queue) .. ']')
   redis.call('ZADD', P .. 'unacked_index', score, tag)
   local et = etag_of(ok and d or nil) or tag

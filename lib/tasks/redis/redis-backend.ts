@@ -122,6 +122,10 @@ export class RedisResultBackend implements ResultBackend {
   async waitFor(taskId: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<TaskMeta | undefined> {
     const timeoutMs = Math.max(0, options.timeoutMs || 0);
     if (this.closed || options.signal?.aborted) return undefined;
+    // Already ready: answered without subscribing (and however short the timeout).
+    const current = await this.get(taskId);
+    if (current && isReady(current.state)) return current;
+    if (timeoutMs === 0 || options.signal?.aborted) return undefined;
     const channel = this.metaKey(taskId);
     return new Promise<TaskMeta | undefined>((resolve) => {
       let settled = false;

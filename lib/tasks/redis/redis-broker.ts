@@ -104,6 +104,16 @@ export class RedisBroker implements Broker {
   }
 
   async reserve(options: ReserveOptions): Promise<Delivery[]> {
+    try {
+      return await this.reserveLoop(options);
+    } catch (error) {
+      // A close (or abort) in the middle of a script call ends the wait, as the contract says; other errors go to the worker.
+      if (this.closed || options.signal?.aborted) return [];
+      throw error;
+    }
+  }
+
+  private async reserveLoop(options: ReserveOptions): Promise<Delivery[]> {
     if (!(options.max >= 1) || options.queues.length === 0) return [];
     const max = Math.trunc(options.max);
     const deadline = performance.now() + Math.max(0, options.waitMs ?? 0);

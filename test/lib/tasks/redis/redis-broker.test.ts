@@ -1,0 +1,139 @@
+/**
+ * RedisBroker beyond the conformance suite: messages Python Celery puts on Redis are read by laminar
+ * (priorities mapped, an ETA task moved to the delayed set rather than delivered early), messages
+ * laminar puts there are read by kombu, and a waiting reserve survives its Redis restarting.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { Redis } from "ioredis";
+import t from "tap";
+import { RedisBroker } from "../../../../lib/tasks/redis/redis-broker.js";
+import { makeMessage } from "../../../conformance/tasks/broker-cases.js";
+import { pythonCeleryUp, REDIS_URL, redisUp, runPython, testPrefix } from "./redis-test-support.js";
+
+const redisAvailable = await redisUp();
+const pythonAvailable = redisAvailable && pythonCeleryUp();
+const noRedis = redisAvailable ? false : `no Redis at ${REDIS_URL}`;
+const noPython = !redisAvailable ? noRedis : pythonAvailable ? false : "Python Celery is not installed (apt-get install python3-celery python3-redis)";
+
+const PY_SEND = `
+import json, sys
+from celery import Celery
+cfg = json.load(sys.stdin)
+app = Celery('t', broker=cfg['url'])
+app.conf.broker_transport_options = {'global_keyprefix': cfg['prefix']}
+ids = []
+ids.append(app.send_task('math.add', args=[2, 3], kwargs={'z': 1}, queue=cfg['queue']).id)
+ids.append(app.send_task('math.add', args=[1, 1], queue=cfg['queue'], priority=9).id)
+ids.append(app.send_task('math.add', args=[0, 0], queue=cfg['queue'], countdown=3600).id)
+print(json.dumps(ids))
+`;
+
+t.test("Python Celery → laminar over Redis", { skip: noPython }, async (t) => {
+  const prefix = testPrefix(t);
+  const queue = `py-${prefix.slice(13, 21)}`;
+  const [plain, lowest, later] = (await runPython(PY_SEND, { url: REDIS_URL, prefix, queue })) as string[];
+  const broker = new RedisBroker({ url: REDIS_URL, prefix });
+  t.teardown(() => broker.close());
+  const got = await broker.reserve({ queues: [queue], max: 10, visibilityTimeoutMs: 30_000, consumer: "test" });
+  t.same(got.map((d) => d.message.id), [plain, lowest], "Python's default priority (0, first on Redis) before its priority 9 (last on Redis); the ETA task not delivered");
+  const first = got[0]!.message;
+  t.same([first.task, first.args, first.kwargs, first.queue, first.priority, first.retries, first.rootId], ["math.add", [2, 3], { z: 1 }, queue, 9, 0, plain]);
+  t.equal(got[1]!.message.priority, 0, "Redis priority 9 is laminar's lowest");
+  const stats = (await broker.stats()).find((s) => s.queue === queue);
+  t.same([stats?.leased, stats?.delayed], [2, 1], "the countdown task waits in laminar's delayed set, not in a worker");
+  t.ok(later);
+  for (const d of got) t.equal(await broker.ack(d), true);
+});
+
+const PY_READ = `
+import json, sys
+from celery import Celery
+cfg = json.load(sys.stdin)
+app = Celery('t', broker=cfg['url'])
+app.conf.broker_transport_options = {'global_keyprefix': cfg['prefix']}
+out = []
+with app.connection_for_read() as conn:
+    q = conn.SimpleQueue(cfg['queue'], no_ack=True)
+    for _ in range(2):
+        m = q.get(timeout=10)
+        out.append({'headers': m.headers, 'body': m.decode(), 'priority': m.properties.get('priority'), 'content_type': m.content_type})
+    q.close()
+print(json.dumps(out))
+`;
+
+t.test("laminar → kombu over Redis: the envelope, headers and body Python reads", { skip: noPython }, async (t) => {
+  const prefix = testPrefix(t);
+  const queue = `lam-${prefix.slice(13, 21)}`;
+  const broker = new RedisBroker({ url: REDIS_URL, prefix });
+  t.teardown(() => broker.close());
+  await broker.publish(makeMessage({ id: "low", queue, args: [1, "x"], kwargs: { k: [true] }, priority: 0 }));
+  await broker.publish(makeMessage({ id: "high", queue, args: [2], priority: 9, chain: [{ task: "next", id: "n1", args: [], kwargs: {}, options: {} }] }));
+  const read = (await runPython(PY_READ, { url: REDIS_URL, prefix, queue })) as { headers: Record<string, unknown>; body: unknown; priority: number; content_type: string }[];
+  t.same(read.map((m) => m.headers.id), ["high", "low"], "kombu takes laminar's priority 9 first");
+  t.same(read.map((m) => m.priority), [0, 9], "written in Redis order");
+  t.equal(read[0]!.content_type, "application/json");
+  t.same(read[1]!.body, [[1, "x"], { k: [true] }, { callbacks: null, errbacks: null, chain: null, chord: null }]);
+  t.same((read[0]!.body as unknown[])[2], { callbacks: null, errbacks: null, chain: [{ task: "next", args: [], kwargs: {}, options: { task_id: "n1" }, subtask_type: null, immutable: false }], chord: null });
+  t.equal(read[1]!.headers.task, "test.noop");
+  t.equal(read[1]!.headers.lang, "py");
+});
+
+/** A port nobody listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (await redisUp(`redis://127.0.0.1:${port}`)) return child;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill("SIGKILL");
+  throw new Error("redis-server did not start");
+}
+
+t.test("a waiting reserve goes on after its Redis restarts (celery#8030)", { skip: redisAvailable ? false : noRedis }, async (t) => {
+  const port = await freePort();
+  let server = await startRedis(port);
+  t.teardown(() => void server.kill("SIGKILL"));
+  const url = `redis://127.0.0.1:${port}`;
+  const broker = new RedisBroker({ url });
+  t.teardown(() => broker.close());
+  await broker.publish(makeMessage({ id: "before" }));
+  const [before] = await broker.reserve({ queues: ["celery"], max: 1, visibilityTimeoutMs: 60_000, consumer: "c" });
+  t.equal(before?.message.id, "before");
+  // A reserve blocked in BRPOP when the server dies.
+  const controller = new AbortController();
+  const loop = (async () => {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !controller.signal.aborted) {
+      try {
+        const got = await broker.reserve({ queues: ["celery"], max: 1, visibilityTimeoutMs: 60_000, consumer: "c", waitMs: 1000, signal: controller.signal });
+        if (got.length > 0) return got[0]!.message.id;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    return undefined;
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  server.kill("SIGKILL");
+  await new Promise((resolve) => server.once("exit", resolve));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  server = await startRedis(port);
+  const publisher = new Redis(url);
+  t.teardown(() => publisher.disconnect());
+  const other = new RedisBroker({ redis: publisher });
+  await other.publish(makeMessage({ id: "after" }));
+  t.equal(await loop, "after", "consuming again without a restart of the consumer");
+  controller.abort();
+});
