@@ -137,3 +137,57 @@ t.test("a waiting reserve goes on after its Redis restarts (celery#8030)", { ski
   t.equal(await loop, "after", "consuming again without a restart of the consumer");
   controller.abort();
 });
+
+const PY_RESTORE = `
+import json, sys
+from celery import Celery
+cfg = json.load(sys.stdin)
+app = Celery('t', broker=cfg['url'])
+app.conf.broker_transport_options = {'global_keyprefix': cfg['prefix'], 'visibility_timeout': 1}
+with app.connection_for_read() as conn:
+    conn.default_channel.qos.restore_visible()
+    q = conn.SimpleQueue(cfg['queue'], no_ack=True)
+    m = q.get(timeout=10)
+    out = {'id': m.headers['id'], 'redelivered': m.headers.get('redelivered')}
+    q.close()
+print(json.dumps(out))
+`;
+
+const PY_TAKE_AND_DIE = `
+import json, os, sys
+from celery import Celery
+cfg = json.load(sys.stdin)
+app = Celery('t', broker=cfg['url'])
+app.conf.broker_transport_options = {'global_keyprefix': cfg['prefix']}
+conn = app.connection_for_read()
+q = conn.SimpleQueue(cfg['queue'], no_ack=False)
+m = q.get(timeout=10)
+print(json.dumps(m.headers['id']), flush=True)
+os._exit(0)  # no ack and no clean-up: as a worker killed mid-task
+`;
+
+t.test("kombu's restore_visible gives back a lapsed laminar lease, and laminar restores a lapsed kombu one", { skip: noPython }, async (t) => {
+  const prefix = testPrefix(t);
+  const queue = `restore-${prefix.slice(13, 21)}`;
+  // Python's visibility_timeout is 1 s here; laminar is told so, and leases for 1 ms.
+  const broker = new RedisBroker({ url: REDIS_URL, prefix, kombuVisibilityTimeoutMs: 1000 });
+  t.teardown(() => broker.close());
+  await broker.publish(makeMessage({ id: "laminar-leased", queue }));
+  const [leased] = await broker.reserve({ queues: [queue], max: 1, visibilityTimeoutMs: 1, consumer: "c" });
+  t.equal(leased?.message.id, "laminar-leased");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const restored = (await runPython(PY_RESTORE, { url: REDIS_URL, prefix, queue })) as { id: string; redelivered: boolean };
+  t.same(restored, { id: "laminar-leased", redelivered: true }, "Python restored laminar's lapsed lease and took it");
+  t.equal(await broker.ack(leased!), false, "the laminar lease is gone");
+
+  await broker.publish(makeMessage({ id: "python-leased", queue, args: [1, { a: [] }] }));
+  t.equal(await runPython(PY_TAKE_AND_DIE, { url: REDIS_URL, prefix, queue }), "python-leased");
+  t.same(await broker.reserve({ queues: [queue], max: 1, visibilityTimeoutMs: 60_000, consumer: "c" }), [], "Python's lease is held");
+  const deadline = Date.now() + 10_000;
+  let again: Awaited<ReturnType<RedisBroker["reserve"]>> = [];
+  while (again.length === 0 && Date.now() < deadline) {
+    again = await broker.reserve({ queues: [queue], max: 1, visibilityTimeoutMs: 60_000, consumer: "c", waitMs: 200 });
+  }
+  t.equal(again[0]?.message.id, "python-leased", "laminar restored the dead Python worker's lapsed lease");
+  t.same(again[0]?.message.args, [1, { a: [] }], "the envelope came back intact (an empty list stays a list)");
+});
