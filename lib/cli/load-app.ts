@@ -45,12 +45,5 @@ export async function loadApp(target: string, cwd = process.cwd()): Promise<App>
   throw new AppLoadError(`${file} exports no App ${name !== undefined ? `named "${name}"` : '(looked for "app" and the default export)'}`);
 }
 
-/**
- * An error for a person to read: its message, then its cause's stack if it has one (an
- * {@link AppLoadError} carries the import failure there, with the file and line that threw).
- */
-export function describeLoadError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof Error && cause.stack !== undefined ? `${message}\n${cause.stack}` : message;
-}
+// Kept in its own module so entries that never load an App (the task worker) need not import one.
+export { describeLoadError } from "./describe-error.js";

@@ -20,16 +20,9 @@ import type { App } from "../app.js";
 import type { Middleware } from "../../layers/middleware/middleware.js";
 import { loadApp, describeLoadError } from "../cli/load-app.js";
 import { proxyHeaders } from "../../layers/middleware/proxy-headers.js";
-import { CONFIG_ENV, heartbeatInterval, isMasterMessage, type ReportedRequest, type WorkerMessage } from "./protocol.js";
+import { CONFIG_ENV, heartbeatInterval, type ReportedRequest } from "./protocol.js";
+import { bootFailure, listenForStop, sendToMaster } from "./worker-ipc.js";
 import { EXIT_APP_LOAD_ERROR, EXIT_WORKER_BOOT_ERROR, type ServeConfig } from "./serve-config.js";
-
-/** Sends a message to the master and resolves once it is written (so an exit right after does not lose it). */
-function send(message: WorkerMessage): Promise<void> {
-  return new Promise((done) => {
-    if (process.send === undefined || !process.connected) return done();
-    process.send(message, undefined, {}, () => done());
-  });
-}
 
 /** What the heartbeat reports of the requests; fed by {@link requestTracker}'s middleware. */
 interface RequestTracker {
@@ -70,41 +63,24 @@ function requestTracker(onCount: (count: number) => void): RequestTracker {
   };
 }
 
-/** Exits with `code` after telling the master why. */
-async function bootFailure(code: number, reason: string): Promise<never> {
-  process.stderr.write(`laminar worker ${process.pid}: ${reason}\n`);
-  await send({ laminar: "boot-error", message: reason });
-  process.exit(code);
-}
+const LABEL = "laminar worker";
 
 async function main(): Promise<void> {
   const raw = process.env[CONFIG_ENV];
-  if (raw === undefined) await bootFailure(EXIT_WORKER_BOOT_ERROR, `${CONFIG_ENV} is not set: this file is started by the laminar supervisor`);
+  if (raw === undefined) await bootFailure(LABEL, EXIT_WORKER_BOOT_ERROR, `${CONFIG_ENV} is not set: this file is started by the laminar supervisor`);
   const config = JSON.parse(raw as string) as ServeConfig;
   // --max-requests plus this worker's share of the jitter, so workers started together retire apart.
   const limit = config.maxRequests > 0 ? config.maxRequests + Math.floor(Math.random() * (config.maxRequestsJitter + 1)) : 0;
   const tracker = requestTracker((count) => {
     // Once: the master spawns a replacement and stops this worker when that one listens.
-    if (count === limit) void send({ laminar: "retire", requests: count });
+    if (count === limit) void sendToMaster({ laminar: "retire", requests: count });
   });
-  const beat = (): void => void send({ laminar: "heartbeat", request: tracker.oldest(), requests: tracker.count(), rss: process.memoryUsage.rss() });
+  const beat = (): void => void sendToMaster({ laminar: "heartbeat", request: tracker.oldest(), requests: tracker.count(), rss: process.memoryUsage.rss() });
   // Started before the app is imported, so a slow import still counts as alive (its await turns the loop).
   setInterval(beat, heartbeatInterval(config.timeout));
 
-  // Ctrl-C reaches the whole process group: the master decides (graceful stop, or kill on a second Ctrl-C).
-  process.on("SIGINT", () => {});
-
-  // Listening for a stop from the start: a message nobody listens for is dropped, and a stop sent
-  // while the app loads or starts (a SIGTERM or a reload right after a spawn) must not be lost.
-  // Until the app listens, a stop is only remembered; it is acted on once the boot is over.
-  let stopRequested: number | undefined;
-  let stop = (timeoutMs: number): void => void (stopRequested ??= timeoutMs);
-  process.on("message", (message) => {
-    if (isMasterMessage(message)) stop(message.timeout);
-  });
-  process.on("SIGTERM", () => stop(config.gracefulTimeout * 1000));
-  // The master is gone (killed): nobody will replace or stop this worker, so it stops itself.
-  process.on("disconnect", () => stop(config.gracefulTimeout * 1000));
+  // Ctrl-C is ignored (the master decides); the master's stop, SIGTERM and the master's death stop this worker.
+  const stops = listenForStop(config.gracefulTimeout * 1000);
 
   // The app's default logger reads LOG_LEVEL when the App is constructed, i.e. while its module is imported.
   process.env.LOG_LEVEL = config.logLevel;
@@ -112,10 +88,10 @@ async function main(): Promise<void> {
   try {
     app = await loadApp(config.target);
   } catch (error) {
-    return bootFailure(EXIT_APP_LOAD_ERROR, describeLoadError(error));
+    return bootFailure(LABEL, EXIT_APP_LOAD_ERROR, describeLoadError(error));
   }
   // Stopped while loading: nothing was started, nothing to close.
-  if (stopRequested !== undefined) process.exit(0);
+  if (stops.pending() !== undefined) process.exit(0);
   app.use(tracker.middleware);
   // Outside everything else, so logs and every middleware see the client the proxy forwarded.
   // (The CLI checked the list before starting the master: this cannot throw for a bad entry.)
@@ -139,12 +115,11 @@ async function main(): Promise<void> {
         ? { key: await readFile(resolve(config.keyfile)), cert: await readFile(resolve(config.certfile)) }
         : undefined;
     const { url } = await app.listen({ host: config.host, port: config.port, tls, server: config.server, reusePort: true });
-    await send({ laminar: "listening", url });
+    await sendToMaster({ laminar: "listening", url });
   } catch (error) {
-    return bootFailure(EXIT_WORKER_BOOT_ERROR, describeLoadError(error));
+    return bootFailure(LABEL, EXIT_WORKER_BOOT_ERROR, describeLoadError(error));
   }
-  stop = close;
-  if (stopRequested !== undefined) close(stopRequested);
+  stops.handle(close);
 }
 
 void main();

@@ -15,6 +15,7 @@ import type { TaskMessage } from "../message.js";
 import type { TaskRegistry } from "../registry.js";
 import { NotRegistered, SoftTimeLimitExceeded } from "../../errors.js";
 import { Worker as Thread } from "node:worker_threads";
+import { describeLoadError as describe } from "../../cli/describe-error.js";
 
 /** Exit code when the registry cannot be loaded (the CLI's and the supervisor's EXIT_APP_LOAD_ERROR). */
 const EXIT_LOAD_ERROR = 4;
@@ -50,12 +51,6 @@ async function run(registry: TaskRegistry, id: number, message: TaskMessage): Pr
   }
 }
 
-/** The error, then its cause's stack (where the import failed), as `describeLoadError` does; not imported from load-app, which would load the whole web stack into every child. */
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const cause = error instanceof Error ? error.cause : undefined;
-  return cause instanceof Error && cause.stack !== undefined ? `${message}\n${cause.stack}` : message;
-}
 
 /**
  * A watchdog thread that SIGKILLs this process once its parent is gone (it was reparented). The
