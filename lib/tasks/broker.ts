@@ -25,8 +25,10 @@ import type { TaskMessage } from "./message.js";
 export interface Delivery {
   readonly message: TaskMessage;
   /**
-   * The lease token. `ack`, `extend`, `release` and `deadLetter` with a token whose lease lapsed
-   * (and was perhaps taken by another worker) do nothing and return false.
+   * The lease token. Once another `reserve` has taken the message (its lease lapsed), `ack`,
+   * `extend`, `release` and `deadLetter` with this token do nothing and return false. A lease that
+   * lapsed but that nobody took yet is still honoured (as SQS does), which spares a second run of a
+   * task whose worker was only slow to renew.
    */
   readonly leaseId: string;
   /** How many times this message was delivered, this time included (1 on the first delivery). */
