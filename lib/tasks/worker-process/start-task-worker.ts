@@ -33,6 +33,8 @@ export interface TaskWorkerHandle {
   readonly processed: number;
   start(): unknown;
   stop(options: { gracefulTimeoutMs: number }): Promise<void>;
+  /** The tasks running now (laminar's Worker has it; a test double may not). */
+  running?(): ReadonlyArray<{ task: string; startedAt: number }>;
 }
 
 /** The options {@link startTaskWorker} gives the worker (a subset of `Worker`'s). */

@@ -26,7 +26,7 @@ const LABEL = "laminar task worker";
 
 /** The oldest running task, in the heartbeat's request shape (so the master names it when it kills a blocked worker). */
 function oldestTask(running: RunningTaskWorker | undefined): ReportedRequest | undefined {
-  const list = (running?.worker as { running?: () => Array<{ task: string; startedAt: number }> } | undefined)?.running?.();
+  const list = running?.worker.running?.();
   if (list === undefined || list.length === 0) return undefined;
   const oldest = list.reduce((a, b) => (b.startedAt < a.startedAt ? b : a));
   return { method: "TASK", path: oldest.task, runningMs: Date.now() - oldest.startedAt };
