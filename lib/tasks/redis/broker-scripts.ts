@@ -276,8 +276,9 @@ end
 return out
 `);
 
-/** ARGV: prefix, task id, terminate (0/1). Returns the revocation's seq. */
+/** ARGV: prefix, task id, terminate (0/1), only if new (0/1). Returns the revocation's seq (0: already revoked, not recorded again). */
 export const REVOKE = new LuaScript(`${PRELUDE}
+if ARGV[4] == '1' and redis.call('SISMEMBER', P .. 'laminar.revoked', ARGV[2]) == 1 then return 0 end
 local seq = redis.call('INCR', P .. 'laminar.revoke.seq')
 redis.call('SADD', P .. 'laminar.revoked', ARGV[2])
 redis.call('ZADD', P .. 'laminar.revocations', seq, seq .. ':' .. ARGV[3] .. ':' .. ARGV[2])

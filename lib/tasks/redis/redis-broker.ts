@@ -20,8 +20,10 @@
  * at most one second on a blocking connection of its own; a connection that fails or does not answer
  * in time is thrown away and the next reserve opens another, so nothing stays blocked on a dead socket.
  *
- * Revocations are kept in Redis (`laminar.revoked`); Python workers do not see them (Celery's
- * `celery.pidbox` broadcast is not sent yet).
+ * Revocations are kept in Redis (`laminar.revoked`) and broadcast as Celery's `revoke` command on
+ * the `celery.pidbox` channel (`pidbox.ts`), so Python workers drop or stop the task too; a revoke
+ * Python broadcasts is recorded by every laminar broker that polled `revocations` (once: the script
+ * skips an id already revoked).
  *
  * @module
  */
@@ -33,6 +35,7 @@ import { encodeMessage } from "../broker-support/message-codec.js";
 import type { TaskMessage } from "../message.js";
 import { ACK, ACQUIRE_LOCK, CLAIM, DEAD_LETTER, DEFER, EXTEND, PUBLISH, RELEASE, RELEASE_LOCK, RESERVE, REVOKE, STATS } from "./broker-scripts.js";
 import { fromEnvelope, listNames, toEnvelope } from "./kombu-envelope.js";
+import { decodePidboxRevoke, encodePidboxRevoke, pidboxChannel } from "./pidbox.js";
 
 /** Options of {@link RedisBroker}. */
 export interface RedisBrokerOptions {
@@ -44,6 +47,8 @@ export interface RedisBrokerOptions {
   prefix?: string;
   /** The clock (epoch ms) for due times and leases; tests pass a fake one. */
   now?: () => number;
+  /** Broadcast revokes to Python workers and listen for theirs (Celery's `celery.pidbox`); default true. */
+  pidbox?: boolean;
   /**
    * The `visibility_timeout` the Python workers sharing this Redis use (kombu's default: one hour),
    * so the `unacked_index` scores mean the same to both (see `broker-scripts.ts`).
@@ -74,6 +79,8 @@ export class RedisBroker implements Broker {
   private readonly idle: Redis[] = [];
   private readonly blocking = new Set<Redis>();
   private closed = false;
+  private readonly pidbox: boolean;
+  private pidboxListener: Redis | undefined;
 
   constructor(options: RedisBrokerOptions = {}) {
     this.owned = options.redis === undefined;
@@ -83,6 +90,7 @@ export class RedisBroker implements Broker {
     this.prefix = options.prefix ?? "";
     this.now = options.now ?? Date.now;
     this.kombuVtMs = options.kombuVisibilityTimeoutMs ?? 3_600_000;
+    this.pidbox = options.pidbox ?? true;
   }
 
   async publish(message: TaskMessage): Promise<void> {
@@ -180,7 +188,9 @@ export class RedisBroker implements Broker {
 
   async revoke(taskId: string, options: { terminate?: boolean } = {}): Promise<void> {
     this.checkOpen();
-    await REVOKE.run(this.redis, [this.prefix, String(taskId), options.terminate === true ? 1 : 0]);
+    const terminate = options.terminate === true;
+    await REVOKE.run(this.redis, [this.prefix, String(taskId), terminate ? 1 : 0, 0]);
+    if (this.pidbox) await this.redis.publish(this.pidboxChannel(), encodePidboxRevoke(String(taskId), terminate, this.now()));
   }
 
   async isRevoked(taskId: string): Promise<boolean> {
@@ -188,6 +198,8 @@ export class RedisBroker implements Broker {
   }
 
   async revocations(afterSeq: number): Promise<Revocation[]> {
+    // The worker polls this: from the first poll on, Python's revoke broadcasts are recorded too.
+    if (this.pidbox && !this.pidboxListener && !this.closed) this.listenToPidbox();
     const raw = await this.redis.zrangebyscore(this.key("laminar.revocations"), `(${Math.trunc(afterSeq) || 0}`, "+inf");
     return raw.map((entry) => {
       const first = entry.indexOf(":");
@@ -239,6 +251,7 @@ export class RedisBroker implements Broker {
     if (this.closed) return;
     this.closed = true;
     for (const connection of [...this.blocking, ...this.idle]) connection.disconnect();
+    this.pidboxListener?.disconnect();
     this.blocking.clear();
     this.idle.length = 0;
     if (this.owned) await this.redis.quit().catch(() => undefined);
@@ -348,6 +361,25 @@ export class RedisBroker implements Broker {
       if (healthy && !this.closed && !signal?.aborted) this.idle.push(connection);
       else connection.disconnect();
     }
+  }
+
+  private pidboxChannel(): string {
+    return pidboxChannel(this.prefix, this.redis.options.db ?? 0);
+  }
+
+  private listenToPidbox(): void {
+    const listener = this.redis.duplicate();
+    listener.on("error", () => undefined);
+    listener.on("message", (_channel: string, text: string) => {
+      const revoke = decodePidboxRevoke(text);
+      if (!revoke || this.closed) return;
+      for (const taskId of revoke.taskIds) {
+        void REVOKE.run(this.redis, [this.prefix, taskId, revoke.terminate ? 1 : 0, 1]).catch(() => undefined);
+      }
+    });
+    // ioredis subscribes again after a reconnect.
+    void listener.subscribe(this.pidboxChannel()).catch(() => undefined);
+    this.pidboxListener = listener;
   }
 
   private newBlockingConnection(): Redis {

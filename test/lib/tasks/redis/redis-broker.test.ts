@@ -191,3 +191,56 @@ t.test("kombu's restore_visible gives back a lapsed laminar lease, and laminar r
   t.equal(again[0]?.message.id, "python-leased", "laminar restored the dead Python worker's lapsed lease");
   t.same(again[0]?.message.args, [1, { a: [] }], "the envelope came back intact (an empty list stays a list)");
 });
+
+const PY_REVOKE = `
+import json, sys
+from celery import Celery
+cfg = json.load(sys.stdin)
+app = Celery('t', broker=cfg['url'])
+app.conf.broker_transport_options = {'global_keyprefix': cfg['prefix']}
+app.control.revoke(cfg['id'], terminate=True)
+print(json.dumps('sent'))
+`;
+
+t.test("revoke travels both ways on Celery's celery.pidbox broadcast", { skip: noPython }, async (t) => {
+  const prefix = testPrefix(t);
+  const broker = new RedisBroker({ url: REDIS_URL, prefix });
+  t.teardown(() => broker.close());
+  const channel = `${prefix}/0.celery.pidbox`;
+  const watcher = new Redis(REDIS_URL);
+  t.teardown(() => watcher.disconnect());
+  const heard: string[] = [];
+  watcher.on("message", (_c: string, text: string) => heard.push(text));
+  await watcher.subscribe(channel);
+
+  t.same(await broker.revocations(0), [], "the first poll starts listening");
+  const deadline = Date.now() + 10_000;
+  const admin = new Redis(REDIS_URL);
+  t.teardown(() => admin.disconnect());
+  // Wait until the broker's listener is subscribed too (the watcher is the other subscriber).
+  while (Date.now() < deadline && Number(((await admin.call("PUBSUB", "NUMSUB", channel)) as [string, number])[1]) < 2) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await runPython(PY_REVOKE, { url: REDIS_URL, prefix, id: "py-revoked" });
+  let revocations = await broker.revocations(0);
+  while (revocations.length === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    revocations = await broker.revocations(0);
+  }
+  t.same(revocations.map((r) => [r.taskId, r.terminate]), [["py-revoked", true]], "Python's app.control.revoke is recorded");
+  t.equal(await broker.isRevoked("py-revoked"), true);
+
+  await broker.revoke("lam-revoked", { terminate: true });
+  while (heard.length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  const ours = JSON.parse(heard[1]!) as { body: string; properties: { delivery_info: unknown } };
+  t.same(JSON.parse(Buffer.from(ours.body, "base64").toString("utf8")), {
+    method: "revoke",
+    arguments: { task_id: "lam-revoked", terminate: true, signal: "SIGTERM" },
+    destination: null,
+    pattern: null,
+    matcher: null,
+  }, "laminar's broadcast has the body Celery's control sends");
+  t.same(ours.properties.delivery_info, { exchange: "celery.pidbox", routing_key: "" });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.same((await broker.revocations(0)).map((r) => r.taskId), ["py-revoked", "lam-revoked"], "its own broadcast is not recorded twice");
+});
