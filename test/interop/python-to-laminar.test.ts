@@ -52,6 +52,14 @@ for (const kind of BROKER_KINDS) {
       t.same(outcome.ok ? outcome.value : outcome, { title: "Dune", copies: 3, shelf: [1, null, "é"] });
     });
 
+    t.test("a Python countdown: the laminar worker runs it once due (held by the broker meanwhile)", async (t) => {
+      const sentAt = Date.now();
+      const outcome = await runPythonClient(env, { name: "laminar.add", args: [1, 2], queue: queueName, countdown: 1, timeout: 30 });
+      t.same(outcome.ok ? outcome.value : outcome, 3);
+      const meta = outcome.ok ? await side.backend.get(outcome.id) : undefined;
+      t.ok(meta?.dateDone !== undefined && Date.parse(meta.dateDone) >= sentAt + 1_000 - 50, `done after the countdown (${meta?.dateDone})`);
+    });
+
     t.test("an error named ValueError is raised in Python as builtins.ValueError", async (t) => {
       const outcome = await runPythonClient(env, { name: "laminar.invalid", args: ["x"], queue: queueName, timeout: 30 });
       t.equal(outcome.ok, false);

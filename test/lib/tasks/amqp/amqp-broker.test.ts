@@ -140,3 +140,22 @@ if (!(await portOpen(5672))) {
     t.equal(letter?.message.id, "junk");
   });
 }
+
+if (await portOpen(5672)) {
+  t.test("a queue Python declared without x-max-priority: laminar's maxPriority declare is refused, the queue is used as it is", async (t) => {
+    const prefix = `laminar-amqp-${randomBytes(5).toString("hex")}.`;
+    const connection = await amqp.connect(URL);
+    const channel = await connection.createChannel();
+    await channel.assertQueue(`${prefix}work`, { durable: true, arguments: { "x-expires": 60_000 } });
+    t.teardown(() => connection.close());
+    const broker = new AmqpBroker({ url: URL, queuePrefix: prefix, maxPriority: 10 });
+    t.teardown(() => broker.close());
+    await broker.publish(message({ id: "low", priority: 1 }));
+    await broker.publish(message({ id: "high", priority: 9 }));
+    const got = await broker.reserve({ queues: ["work"], max: 10, visibilityTimeoutMs: 1_000, consumer: "t" });
+    t.same(got.map((d) => d.message.id), ["high", "low"], "still sorted by priority among what one reserve fetched");
+    const check = await channel.checkQueue(`${prefix}work`);
+    t.equal(check.messageCount, 0, "the existing queue carried them");
+    await channel.deleteQueue(`${prefix}work`);
+  });
+}
