@@ -47,6 +47,15 @@ export interface RedisBrokerOptions {
   prefix?: string;
   /** The clock (epoch ms) for due times and leases; tests pass a fake one. */
   now?: () => number;
+  /**
+   * Where a laminar publisher puts a message with an ETA (a countdown, a retry's backoff):
+   * - `false` (default): in laminar's delayed set, moved to the queue when due by the next laminar
+   *   client that publishes or reserves. A queue consumed only by Python workers never gets it.
+   * - `true`: on the queue at once, as Celery does; a Python worker holds it in memory until its `eta`
+   *   header (Celery's way, with its duplicate-on-visibility-timeout risk), a laminar worker that takes
+   *   it moves it to the delayed set. Use it when Python workers consume what laminar publishes.
+   */
+  etaOnQueue?: boolean;
   /** Broadcast revokes to Python workers and listen for theirs (Celery's `celery.pidbox`); default true. */
   pidbox?: boolean;
   /**
@@ -80,6 +89,7 @@ export class RedisBroker implements Broker {
   private readonly blocking = new Set<Redis>();
   private closed = false;
   private readonly pidbox: boolean;
+  private readonly etaOnQueue: boolean;
   private pidboxListener: Redis | undefined;
 
   constructor(options: RedisBrokerOptions = {}) {
@@ -91,6 +101,7 @@ export class RedisBroker implements Broker {
     this.now = options.now ?? Date.now;
     this.kombuVtMs = options.kombuVisibilityTimeoutMs ?? 3_600_000;
     this.pidbox = options.pidbox ?? true;
+    this.etaOnQueue = options.etaOnQueue === true;
   }
 
   async publish(message: TaskMessage): Promise<void> {
@@ -105,7 +116,7 @@ export class RedisBroker implements Broker {
     const args: (string | number)[] = [this.prefix, this.now(), messages.length];
     for (const message of messages) {
       const { envelope, list } = toEnvelope(message);
-      const due = typeof message.eta === "number" && Number.isFinite(message.eta) ? String(Math.trunc(message.eta)) : "";
+      const due = !this.etaOnQueue && typeof message.eta === "number" && Number.isFinite(message.eta) ? String(Math.trunc(message.eta)) : "";
       args.push(message.id, message.queue, list, due, envelope, randomUUID());
     }
     await PUBLISH.run(this.redis, args);

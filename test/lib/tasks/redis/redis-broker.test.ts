@@ -244,3 +244,20 @@ t.test("revoke travels both ways on Celery's celery.pidbox broadcast", { skip: n
   await new Promise((resolve) => setTimeout(resolve, 50));
   t.same((await broker.revocations(0)).map((r) => r.taskId), ["py-revoked", "lam-revoked"], "its own broadcast is not recorded twice");
 });
+
+t.test("etaOnQueue: an ETA message goes on the queue at once for Python workers to hold", { skip: noPython }, async (t) => {
+  const prefix = testPrefix(t);
+  const queue = `eta-${prefix.slice(13, 21)}`;
+  const broker = new RedisBroker({ url: REDIS_URL, prefix, etaOnQueue: true });
+  t.teardown(() => broker.close());
+  const eta = Date.now() + 3_600_000;
+  await broker.publishMany([makeMessage({ id: "e1", queue, eta }), makeMessage({ id: "e2", queue, eta: eta + 1 })]);
+  const read = (await runPython(PY_READ, { url: REDIS_URL, prefix, queue })) as { headers: Record<string, unknown> }[];
+  t.same(read.map((m) => m.headers.id), ["e1", "e2"], "kombu gets them before they are due");
+  t.equal(Date.parse(String(read[0]!.headers.eta)), eta, "with the eta header a Python worker waits for");
+
+  await broker.publish(makeMessage({ id: "e3", queue, eta }));
+  t.same(await broker.reserve({ queues: [queue], max: 5, visibilityTimeoutMs: 60_000, consumer: "c" }), [], "a laminar worker does not get it early");
+  const stats = (await broker.stats()).find((s) => s.queue === queue);
+  t.same([stats?.ready, stats?.delayed, stats?.leased], [0, 1, 0], "it moved it to the delayed set instead");
+});
