@@ -149,8 +149,24 @@ registerBackendScheme("sqlite", (url, options) => new SqliteResultBackend({ path
 
 // --- redis:// ---------------------------------------------------------------------------------
 
-// ioredis reads host, port, password and db from the URL itself; the connection opens in the background.
+/**
+ * laminar's options in a redis:// URL's query: `global_keyprefix` (kombu's transport option of that
+ * name) and `eta_on_queue=true` (see `RedisBrokerOptions.etaOnQueue`). ioredis reads host, port,
+ * password and db from the URL itself; the connection opens in the background.
+ */
+export function redisUrlOptions(url: string): { prefix?: string; etaOnQueue?: boolean } {
+  const query = url.indexOf("?");
+  if (query < 0) return {};
+  const params = new URLSearchParams(url.slice(query + 1).split("#")[0]);
+  const out: { prefix?: string; etaOnQueue?: boolean } = {};
+  const prefix = params.get("global_keyprefix");
+  if (prefix !== null) out.prefix = prefix;
+  const eta = params.get("eta_on_queue");
+  if (eta !== null) out.etaOnQueue = eta === "true" || eta === "1";
+  return out;
+}
+
 for (const scheme of ["redis", "rediss"]) {
-  registerBrokerScheme(scheme, (url) => new RedisBroker({ url }));
-  registerBackendScheme(scheme, (url) => new RedisResultBackend({ url }));
+  registerBrokerScheme(scheme, (url) => new RedisBroker({ url, ...redisUrlOptions(url) }));
+  registerBackendScheme(scheme, (url) => new RedisResultBackend({ url, prefix: redisUrlOptions(url).prefix }));
 }
