@@ -175,13 +175,23 @@ export type ClientOutcome =
  * Rejects when the script fails or runs longer than the task's timeout plus 20 s.
  */
 export function runPythonClient(env: PythonEnv, spec: ClientSpec): Promise<ClientOutcome> {
+  return runPythonScript<ClientOutcome>(env, "client.py", spec, (spec.timeout ?? 20) + 20);
+}
+
+/** Revokes task ids from Python (`app.control.revoke`: a broadcast on `celery.pidbox`). */
+export async function revokeFromPython(env: PythonEnv, ids: string[], terminate = false): Promise<void> {
+  await runPythonScript(env, "revoke.py", { ids, terminate }, 30);
+}
+
+/** Runs a fixture script with `spec` as its JSON argument; resolves with the last line it printed, parsed. */
+function runPythonScript<T>(env: PythonEnv, script: string, spec: unknown, timeoutSeconds: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [join(FIXTURES, "client.py"), JSON.stringify(spec)], { cwd: FIXTURES, env: pythonEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(PYTHON, [join(FIXTURES, script), JSON.stringify(spec)], { cwd: FIXTURES, env: pythonEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => void (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => void (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), ((spec.timeout ?? 20) + 20) * 1_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutSeconds * 1_000);
     child.once("error", (error) => {
       clearTimeout(timer);
       reject(error);
@@ -190,9 +200,9 @@ export function runPythonClient(env: PythonEnv, spec: ClientSpec): Promise<Clien
       clearTimeout(timer);
       const line = stdout.trim().split("\n").pop() ?? "";
       try {
-        resolve(JSON.parse(line) as ClientOutcome);
+        resolve(JSON.parse(line) as T);
       } catch {
-        reject(new Error(`client.py exited ${code ?? signal} without a result:\n${stdout}\n${stderr.slice(-4_000)}`));
+        reject(new Error(`${script} exited ${code ?? signal} without a result:\n${stdout}\n${stderr.slice(-4_000)}`));
       }
     });
   });

@@ -34,13 +34,16 @@
  * go to `control` (any {@link ControlStore}: a `RedisBroker` or `SqliteBroker` shared by the processes;
  * by default an in-process `MemoryBroker`, which only this process sees). A revoke is also broadcast
  * on Celery's `celery.pidbox` fanout exchange when it exists, so Python workers honour it. Dead letters
- * are published to `<queue>.laminar.dead` (durable) and listed from this process's memory.
+ * are published to `<queue>.laminar.dead` (durable) and listed from this process's memory. A consuming
+ * broker also listens on `celery.pidbox`, so a revoke sent from Python (`app.control.revoke`) reaches
+ * the control store (`pidbox.ts`).
  *
  * Connection loss: everything unacked returns to RabbitMQ; the broker reconnects with backoff (up to
  * 5 s), and consumers resume (what celery#8030 complains Celery does not always do on Redis).
  *
  * @module
  */
+import { randomUUID } from "node:crypto";
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Message } from "amqplib";
 import type {
   Broker,
@@ -57,6 +60,7 @@ import type { TaskMessage } from "../message.js";
 import { MemoryBroker } from "../memory/memory-broker.js";
 import { amqpPriority, deliveryCount, fromAmqp, toAmqp } from "./amqp-wire.js";
 import { delayQueueArguments, delayQueueName } from "./delay-queues.js";
+import { parseRevoke, PIDBOX_EXCHANGE, revokeBody } from "./pidbox.js";
 
 /** The parts of a broker RabbitMQ cannot keep: revocations, worker reports, locks, once-claims. */
 export type ControlStore = Pick<
@@ -82,6 +86,8 @@ export interface AmqpBrokerOptions {
   idleQueueExpiresMs?: number;
   /** Where revocations, locks, once-claims and heartbeats live (see the module comment). */
   control?: ControlStore;
+  /** A consuming broker listens for Celery's broadcast revokes on `celery.pidbox` (default true). */
+  listenPidbox?: boolean;
   /** The clock (epoch ms): ETAs and dead-letter times. */
   now?: () => number;
 }
@@ -118,6 +124,9 @@ export class AmqpBroker implements Broker {
   private readonly control: ControlStore;
   private readonly ownsControl: boolean;
   private readonly now: () => number;
+  private readonly listenPidbox: boolean;
+  /** Marks this broker's own pidbox broadcasts (ignored when they come back). */
+  private readonly instanceId = randomUUID();
 
   private session: Session | undefined;
   private connecting: Promise<Session> | undefined;
@@ -147,6 +156,7 @@ export class AmqpBroker implements Broker {
     this.prefix = options.queuePrefix ?? "";
     this.idleExpiresMs = options.idleQueueExpiresMs;
     this.now = options.now ?? Date.now;
+    this.listenPidbox = options.listenPidbox ?? true;
     this.ownsControl = options.control === undefined;
     this.control = options.control ?? new MemoryBroker({ now: this.now });
   }
@@ -315,6 +325,29 @@ export class AmqpBroker implements Broker {
     await session.consumer.consume(this.physical(queue), (raw) => {
       if (raw !== null) this.accept(session, queue, raw);
     });
+    if (this.listenPidbox) await this.listenForRevokes(session);
+  }
+
+  /**
+   * A consuming broker also listens on Celery's `celery.pidbox` (an exclusive, auto-delete queue of
+   * its own bound to the fanout exchange, as a Python worker's), so `app.control.revoke(id)` sent from
+   * Python reaches the control store and laminar workers drop or stop the task (pidbox.ts).
+   */
+  private async listenForRevokes(session: Session): Promise<void> {
+    if (this.declared.has(`pidbox:${session.generation}`)) return;
+    this.declared.add(`pidbox:${session.generation}`);
+    try {
+      await withChannel(session, (channel) => channel.assertExchange(PIDBOX_EXCHANGE, "fanout", { durable: false, autoDelete: false }));
+      const { queue } = await session.consumer.assertQueue("", { exclusive: true, autoDelete: true, durable: false });
+      await session.consumer.bindQueue(queue, PIDBOX_EXCHANGE, "");
+      await session.consumer.consume(queue, (raw) => {
+        if (raw === null) return;
+        const revoke = parseRevoke(raw.content);
+        if (revoke && revoke.origin !== this.instanceId) for (const taskId of revoke.taskIds) void this.control.revoke(taskId, { terminate: revoke.terminate }).catch(() => undefined);
+      }, { noAck: true });
+    } catch {
+      // An exchange declared with other flags: Python revokes do not reach this worker (theirs still do).
+    }
   }
 
   /** Gives back deliveries leased by a reserve that was aborted meanwhile. */
@@ -423,14 +456,13 @@ export class AmqpBroker implements Broker {
     const probe = await session.connection.createChannel();
     probe.on("error", () => undefined);
     try {
-      await probe.checkExchange("celery.pidbox");
+      await probe.checkExchange(PIDBOX_EXCHANGE);
     } catch {
       return;
     } finally {
       await probe.close().catch(() => undefined);
     }
-    const body = { method: "revoke", arguments: { task_id: taskId, terminate, signal: "SIGTERM" }, destination: null, pattern: null, matcher: null };
-    await confirmPublish(session.publisher, "celery.pidbox", "", Buffer.from(JSON.stringify(body)), {
+    await confirmPublish(session.publisher, PIDBOX_EXCHANGE, "", Buffer.from(JSON.stringify(revokeBody(taskId, terminate, this.instanceId))), {
       contentType: "application/json",
       contentEncoding: "utf-8",
       headers: { clock: 1, expires: 0 },
