@@ -33,13 +33,14 @@ export interface LaminarSide {
 }
 
 /**
- * A broker and backend for `kind`, closed at teardown. On RabbitMQ the queues a test used are
+ * A broker and backend for `kind`, closed at teardown. The Redis broker puts ETA messages on the
+ * queue at once (`etaOnQueue`, Celery's way), so a Python-only consumer gets countdown tasks. On RabbitMQ the queues a test used are
  * deleted at teardown too (Celery declares them durable and without expiry, so laminar must declare
  * them the same way and cannot rely on `x-expires`).
  */
 export function laminarSide(t: Test, kind: BrokerKind, queues: readonly string[]): LaminarSide {
   const backend = new RedisResultBackend({ url: REDIS_URL });
-  const broker: Broker = kind === "redis" ? new RedisBroker({ url: REDIS_URL }) : new AmqpBroker({ url: AMQP_URL_NODE });
+  const broker: Broker = kind === "redis" ? new RedisBroker({ url: REDIS_URL, etaOnQueue: true }) : new AmqpBroker({ url: AMQP_URL_NODE });
   t.teardown(async () => {
     await broker.close();
     await backend.close();

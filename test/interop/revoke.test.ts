@@ -1,5 +1,5 @@
 /**
- * Revoke across languages on RabbitMQ, both ways: laminar's revoke is broadcast on Celery's
+ * Revoke across languages on Redis and RabbitMQ, both ways: laminar's revoke is broadcast on Celery's
  * `celery.pidbox` fanout exchange (kombu's Mailbox format), so a Python worker discards the task when
  * it arrives; Python's `app.control.revoke` reaches a consuming laminar broker, whose worker drops it.
  * The task waits in a delay queue (a countdown) while the revoke is sent. Skips when Python
@@ -9,15 +9,16 @@ import t from "tap";
 import type { Logger } from "../../lib/logger.js";
 import { TaskQueue } from "../../lib/tasks/task-queue.js";
 import { Worker } from "../../lib/tasks/worker/worker.js";
-import { laminarSide, skipFor } from "./brokers.js";
+import { BROKER_KINDS, laminarSide, skipFor } from "./brokers.js";
 import { revokeFromPython, startPythonWorker, uniqueName } from "./celery-harness.js";
 
 const quiet: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
 
-const skip = await skipFor("amqp");
-t.test("amqp: a task laminar revokes is discarded by the Python worker (celery.pidbox broadcast)", { skip }, async (t) => {
+for (const kind of BROKER_KINDS) {
+const skip = await skipFor(kind);
+t.test(`${kind}: a task laminar revokes is discarded by the Python worker (celery.pidbox broadcast)`, { skip }, async (t) => {
   const queueName = uniqueName("laminar-interop");
-  const side = laminarSide(t, "amqp", [queueName]);
+  const side = laminarSide(t, kind, [queueName]);
   const queue = new TaskQueue({ broker: side.broker, backend: side.backend, defaultQueue: queueName });
   const worker = await startPythonWorker({ ...side.python, queue: queueName });
   t.teardown(() => worker.stop());
@@ -34,9 +35,9 @@ t.test("amqp: a task laminar revokes is discarded by the Python worker (celery.p
   t.not((await side.backend.get(revoked.id))?.state, "SUCCESS", "it never ran");
 });
 
-t.test("amqp: a revoke sent from Python (app.control.revoke) reaches a laminar worker, which drops the task", { skip }, async (t) => {
+t.test(`${kind}: a revoke sent from Python (app.control.revoke) reaches a laminar worker, which drops the task`, { skip }, async (t) => {
   const queueName = uniqueName("laminar-interop");
-  const side = laminarSide(t, "amqp", [queueName]);
+  const side = laminarSide(t, kind, [queueName]);
   const queue = new TaskQueue({ broker: side.broker, backend: side.backend, defaultQueue: queueName });
   const ran: number[] = [];
   const add = queue.task("laminar.add", (x: number, y: number) => {
@@ -58,3 +59,4 @@ t.test("amqp: a revoke sent from Python (app.control.revoke) reaches a laminar w
   t.equal(await kept.get({ timeout: 30 }), 7, "a task due at the same time ran");
   t.same(ran.filter((v) => v !== 0), [7], "the revoked one never ran");
 });
+}
