@@ -20,6 +20,7 @@ import { BrokerUnavailable } from "../errors.js";
 import type { Broker } from "./broker.js";
 import { MemoryResultBackend } from "./memory/memory-backend.js";
 import { MemoryBroker } from "./memory/memory-broker.js";
+import { AmqpBroker } from "./amqp/amqp-broker.js";
 import { RedisResultBackend } from "./redis/redis-backend.js";
 import { RedisBroker } from "./redis/redis-broker.js";
 import type { ResultBackend } from "./result-backend.js";
@@ -170,3 +171,8 @@ for (const scheme of ["redis", "rediss"]) {
   registerBrokerScheme(scheme, (url) => new RedisBroker({ url, ...redisUrlOptions(url) }));
   registerBackendScheme(scheme, (url) => new RedisResultBackend({ url, prefix: redisUrlOptions(url).prefix }));
 }
+
+// --- amqp:// (RabbitMQ) -------------------------------------------------------------------
+// A broker only: RabbitMQ keeps no results, so pair it with a redis:// (or sqlite://) backend, as
+// Celery users pair `amqp://` with a Redis result backend. The broker connects on first use.
+for (const scheme of ["amqp", "amqps"]) registerBrokerScheme(scheme, (url) => new AmqpBroker({ url }));

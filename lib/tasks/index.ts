@@ -30,6 +30,9 @@ export { MemoryBroker, type MemoryBrokerOptions } from "./memory/memory-broker.j
 export { MemoryResultBackend, type MemoryResultBackendOptions } from "./memory/memory-backend.js";
 export { SqliteBroker, type SqliteBrokerOptions } from "./sqlite/sqlite-broker.js";
 export { SqliteResultBackend, type SqliteResultBackendOptions } from "./sqlite/sqlite-backend.js";
+export { RedisBroker, type RedisBrokerOptions } from "./redis/redis-broker.js";
+export { RedisResultBackend, type RedisResultBackendOptions } from "./redis/redis-backend.js";
+export { AmqpBroker, type AmqpBrokerOptions, type ControlStore } from "./amqp/amqp-broker.js";
 export { Beat, BEAT_LOCK, type BeatEntry, type BeatOptions, type BeatTask } from "./beat/beat.js";
 export { Worker, type WorkerOptions, type RunningTask } from "./worker/worker.js";
 export { AsyncPool } from "./worker/async-pool.js";

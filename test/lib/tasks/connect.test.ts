@@ -58,7 +58,7 @@ t.test("sqlite:///abs/path and sqlite://relative/path", async (t) => {
 });
 
 t.test("URLs nobody can open give a clear error", async (t) => {
-  for (const url of ["nats://:hunter2@localhost:4222/0", "amqp://guest:guest@localhost//", "postgres://x"]) {
+  for (const url of ["nats://:hunter2@localhost:4222/0", "kafka://guest:guest@localhost//", "postgres://x"]) {
     const error = (() => {
       try {
         connectBroker(url);
@@ -87,4 +87,11 @@ t.test("a scheme can be added (how redis:// and amqp:// plug in)", async (t) => 
   t.ok(broker instanceof MemoryBroker);
   t.same(seen, ["FAKE://host/vhost"], "the factory gets the whole URL; schemes are case-insensitive");
   await broker.close();
+});
+
+t.test("amqp:// opens the RabbitMQ broker (lazily: nothing connects until it is used); it has no result backend", async (t) => {
+  const broker = connectBroker("amqp://guest:guest@127.0.0.1:5672//");
+  t.equal(broker.constructor.name, "AmqpBroker");
+  await broker.close();
+  t.throws(() => connectBackend("amqp://guest:guest@127.0.0.1:5672//"), { code: "LMR_ERR_BROKER_UNAVAILABLE" }, "RabbitMQ keeps no results");
 });
