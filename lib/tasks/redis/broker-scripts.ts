@@ -40,6 +40,14 @@ local function list_for(queue, d)
   if step == 0 then return queue end
   return queue .. '\\6\\22' .. step
 end
+-- Removes lease tag from the unacked hash and its index; returns its value, or nil when the lease is gone.
+local function take_unacked(tag)
+  local v = redis.call('HGET', P .. 'unacked', tag)
+  if not v then return nil end
+  redis.call('HDEL', P .. 'unacked', tag)
+  redis.call('ZREM', P .. 'unacked_index', tag)
+  return v
+end
 local function etag_of(d)
   if type(d) == 'table' and type(d.properties) == 'table' and type(d.properties.delivery_tag) == 'string' then return d.properties.delivery_tag end
   return nil
@@ -174,10 +182,8 @@ return 0
 
 /** ARGV: prefix, tag. 1 when the lease was held (the message is now gone). */
 export const ACK = new LuaScript(`${PRELUDE}
-local v = redis.call('HGET', P .. 'unacked', ARGV[2])
+local v = take_unacked(ARGV[2])
 if not v then return 0 end
-redis.call('HDEL', P .. 'unacked', ARGV[2])
-redis.call('ZREM', P .. 'unacked_index', ARGV[2])
 local env, d = unpack_unacked(v)
 local et = etag_of(d)
 if et then redis.call('HDEL', P .. 'laminar.deliveries', et) end
@@ -189,10 +195,8 @@ return 1
  * Puts the message back (RPUSH: next in line, or into the delayed set), replaced when given.
  */
 export const RELEASE = new LuaScript(`${PRELUDE}
-local v = redis.call('HGET', P .. 'unacked', ARGV[2])
+local v = take_unacked(ARGV[2])
 if not v then return 0 end
-redis.call('HDEL', P .. 'unacked', ARGV[2])
-redis.call('ZREM', P .. 'unacked_index', ARGV[2])
 local env, d, rk = unpack_unacked(v)
 local list, queue = list_for(rk, d), rk
 if ARGV[6] ~= '' then
@@ -217,10 +221,8 @@ return 1
  * producer pushes ETA tasks straight onto the list) into the delayed set, uncounting the delivery.
  */
 export const DEFER = new LuaScript(`${PRELUDE}
-local v = redis.call('HGET', P .. 'unacked', ARGV[2])
+local v = take_unacked(ARGV[2])
 if not v then return 0 end
-redis.call('HDEL', P .. 'unacked', ARGV[2])
-redis.call('ZREM', P .. 'unacked_index', ARGV[2])
 local env, d, rk = unpack_unacked(v)
 if not env then return 0 end
 local et = etag_of(d)
@@ -232,10 +234,8 @@ return 1
 
 /** ARGV: prefix, tag, dead letter JSON, queue, list to keep the raw value in when undecodable ('' = the dead list). */
 export const DEAD_LETTER = new LuaScript(`${PRELUDE}
-local v = redis.call('HGET', P .. 'unacked', ARGV[2])
+local v = take_unacked(ARGV[2])
 if not v then return 0 end
-redis.call('HDEL', P .. 'unacked', ARGV[2])
-redis.call('ZREM', P .. 'unacked_index', ARGV[2])
 local env, d = unpack_unacked(v)
 local et = etag_of(d)
 if et then redis.call('HDEL', P .. 'laminar.deliveries', et) end
