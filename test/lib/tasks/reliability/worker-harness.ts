@@ -34,7 +34,13 @@ export function startWorkers(t: Test, build: MasterBuild, db: string, executions
     env: { ...process.env, LAMINAR_TEST_TASKS_DB: db, LAMINAR_TEST_EXECUTIONS: executions, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  t.teardown(() => void child.kill("SIGKILL"));
+  t.teardown(() => {
+    child.kill("SIGKILL");
+    // A worker the master forked inherits these pipes; one still alive must not keep this test process open.
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    child.unref();
+  });
   let text = "";
   child.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (text += chunk.toString()));
