@@ -1,111 +1,121 @@
 /**
- * `npm run bench:tasks`: end-to-end task throughput on the embedded SQLite broker and backend.
+ * `npm run bench:tasks`: end-to-end task throughput of laminar's task queue beside BullMQ and Python
+ * Celery, in one run, on the same Redis (and laminar on its embedded SQLite broker too).
  *
- * One worker process (`laminar worker`, async pool, concurrency 64) and one publisher process
- * (`publisher.ts`), pinned to different cores where the machine has two, share a fresh SQLite file.
- * The publisher times from its first `delay()` to the last result stored. Several rounds, each on a
- * new file; the median is reported and written to `bench/results/<date>-tasks.json`.
+ * For each contender, a worker process (concurrency 64; Celery's solo pool runs one at a time) and a
+ * publisher process, pinned to cores 0 and 1 where the machine has two. The publisher times from its
+ * first publish to the last result it read back (see `contenders.ts`). Contenders are interleaved
+ * (A B C D, B C D A, …) over several rounds, each round on a fresh namespace; the median per
+ * contender is reported with its ratio to laminar on Redis, and written to
+ * `bench/results/<date>-tasks.json`. Redis itself is not pinned: it runs wherever the kernel puts
+ * it, beside one of the two processes, for every contender alike.
  *
- * Options (environment): `COUNT` tasks per round (default 10 000), `ROUNDS` (default 3),
- * `CONCURRENCY` (default 64).
+ * Options (environment): `COUNT` tasks per round (default 10 000; Celery gets a fifth), `ROUNDS`
+ * (default 3), `CONCURRENCY` (default 64), `ONLY` (comma-separated contender names).
  *
  * @module
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir, cpus } from "node:os";
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pinned } from "../server-process.js";
-import { connectBroker } from "../../lib/tasks/connect.js";
+import { median, rotate } from "../aggregate.js";
 import { sampleRss } from "../proc-stats.js";
+import { TASK_CONTENDERS, type TaskContender } from "./contenders.js";
 
-const here = fileURLToPath(new URL(".", import.meta.url));
-const bin = fileURLToPath(new URL("../../lib/cli/bin.js", import.meta.url));
 const count = Number(process.env.COUNT ?? 10_000);
 const rounds = Number(process.env.ROUNDS ?? 3);
 const concurrency = Number(process.env.CONCURRENCY ?? 64);
+const only = process.env.ONLY?.split(",").map((name) => name.trim());
 
+/** One contender's round. */
 interface Round {
+  tasks: number;
   tasksPerSecond: number;
   publishPerSecond: number;
   totalMs: number;
   workerRssMB: number;
 }
 
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", (code) => resolve(code))));
-}
-
-/** Waits (bounded) until the worker has reported itself to the broker: it is consuming. */
-async function waitForWorker(url: string, worker: ChildProcess): Promise<void> {
-  const broker = connectBroker(url);
+async function round(contender: TaskContender): Promise<Round> {
+  const tasks = contender.count(count);
+  const started = await contender.start(tasks, concurrency);
   try {
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      if (worker.exitCode !== null) throw new Error(`the worker exited with ${worker.exitCode} before it consumed`);
-      if ((await broker.workers(10_000)).length > 0) return;
-      await new Promise((done) => setTimeout(done, 50));
-    }
-    throw new Error("the worker did not report itself within 30 s");
-  } finally {
-    await broker.close();
-  }
-}
-
-async function round(n: number): Promise<Round> {
-  const dir = mkdtempSync(join(tmpdir(), "laminar-bench-tasks-"));
-  const url = `sqlite://${join(dir, "tasks.db")}`;
-  const env = { ...process.env, TASKS_URL: url, COUNT: String(count), LOG_LEVEL: "warn" };
-  const workerCommand = pinned(0, process.execPath, [bin, "worker", join(here, "noop-tasks.js"), "--concurrency", String(concurrency), "--pool", "async", "--log-level", "warn"]);
-  const worker = spawn(workerCommand.file, workerCommand.args, { env, stdio: ["ignore", "inherit", "inherit"] });
-  try {
-    await waitForWorker(url, worker);
-    const rss = sampleRss(worker.pid as number);
-    const publisherCommand = pinned(1, process.execPath, [join(here, "publisher.js")]);
-    const publisher = spawn(publisherCommand.file, publisherCommand.args, { env, stdio: ["ignore", "pipe", "inherit"] });
+    const rss = sampleRss(started.worker.pid as number);
+    const publisher = spawn(started.publisher.file, started.publisher.args, { env: started.env, stdio: ["ignore", "pipe", "inherit"] });
     let output = "";
-    publisher.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-    const code = await exited(publisher);
+    publisher.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    const code = await new Promise<number | null>((resolve) => publisher.once("exit", resolve));
     const workerRssMB = rss.stop();
-    if (code !== 0) throw new Error(`round ${n}: the publisher exited with ${code}`);
+    if (code !== 0) throw new Error(`${contender.name}: the publisher exited with ${code}`);
     const result = JSON.parse(output.trim().split("\n").pop() as string) as { count: number; wrong: number; publishMs: number; totalMs: number };
-    if (result.wrong > 0) throw new Error(`round ${n}: ${result.wrong} results were wrong`);
+    if (result.wrong > 0) throw new Error(`${contender.name}: ${result.wrong} results were wrong`);
     return {
+      tasks: result.count,
       tasksPerSecond: Math.round((result.count / result.totalMs) * 1000),
       publishPerSecond: Math.round((result.count / result.publishMs) * 1000),
       totalMs: Math.round(result.totalMs),
       workerRssMB: Math.round(workerRssMB),
     };
   } finally {
-    worker.kill("SIGTERM");
-    await exited(worker);
-    rmSync(dir, { recursive: true, force: true });
+    await started.cleanup();
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+const contenders: TaskContender[] = [];
+const skipped: Record<string, string> = {};
+for (const contender of TASK_CONTENDERS) {
+  if (only !== undefined && !only.includes(contender.name)) continue;
+  const why = await contender.missing();
+  if (why === undefined) contenders.push(contender);
+  else {
+    skipped[contender.name] = why;
+    console.log(`skipping ${contender.name}: ${why}`);
+  }
+}
+if (contenders.length === 0) throw new Error("no contender can run here");
+
+const byName = new Map<string, Round[]>(contenders.map((contender) => [contender.name, []]));
+for (let n = 0; n < rounds; n++) {
+  for (const contender of rotate(contenders, n)) {
+    const result = await round(contender);
+    byName.get(contender.name)?.push(result);
+    console.log(
+      `round ${n + 1} ${contender.name}: ${result.tasks} tasks end to end in ${result.totalMs} ms = ${result.tasksPerSecond} tasks/s ` +
+        `(publishing alone ${result.publishPerSecond}/s); worker peak RSS ${result.workerRssMB} MB`,
+    );
+  }
 }
 
-const results: Round[] = [];
-for (let n = 1; n <= rounds; n++) {
-  const result = await round(n);
-  results.push(result);
-  console.log(`round ${n}: ${count} no-op tasks end to end in ${result.totalMs} ms = ${result.tasksPerSecond} tasks/s (publishing alone ${result.publishPerSecond}/s); worker peak RSS ${result.workerRssMB} MB`);
+const reference = byName.get(contenders[0].name) ?? [];
+const referenceMedian = median(reference.map((r) => r.tasksPerSecond));
+const summaries = contenders.map((contender) => {
+  const results = byName.get(contender.name) ?? [];
+  const tasksPerSecond = median(results.map((r) => r.tasksPerSecond));
+  return {
+    contender: contender.name,
+    description: contender.description,
+    medianTasksPerSecond: tasksPerSecond,
+    medianPublishPerSecond: median(results.map((r) => r.publishPerSecond)),
+    medianWorkerRssMB: median(results.map((r) => r.workerRssMB)),
+    ratioToReference: Math.round((tasksPerSecond / referenceMedian) * 100) / 100,
+    rounds: results,
+  };
+});
+
+console.log(`\nend-to-end tasks/s, median of ${rounds} rounds (ratio: ${contenders[0].name} ÷ contender)`);
+console.log(`${"contender".padEnd(16)}${"tasks/s".padStart(10)}${"publish/s".padStart(11)}${"RSS MB".padStart(8)}${"laminar ×".padStart(11)}`);
+for (const s of summaries) {
+  const times = s.medianTasksPerSecond > 0 ? (referenceMedian / s.medianTasksPerSecond).toFixed(2) : "-";
+  console.log(`${s.contender.padEnd(16)}${String(s.medianTasksPerSecond).padStart(10)}${String(s.medianPublishPerSecond).padStart(11)}${String(s.medianWorkerRssMB).padStart(8)}${times.padStart(11)}`);
 }
-const summary = {
-  date: new Date().toISOString(),
-  machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
-  setup: { broker: "sqlite", backend: "sqlite", workerProcesses: 1, pool: "async", concurrency, tasksPerRound: count, rounds },
-  medianTasksPerSecond: median(results.map((r) => r.tasksPerSecond)),
-  medianPublishPerSecond: median(results.map((r) => r.publishPerSecond)),
-  rounds: results,
-};
-console.log(`median: ${summary.medianTasksPerSecond} tasks/s end to end (target ≥ 3,000)`);
+
+const date = new Date().toISOString();
 const out = fileURLToPath(new URL("../../../bench/results/", import.meta.url));
 mkdirSync(out, { recursive: true });
-const file = join(out, `${summary.date.slice(0, 10)}-tasks.json`);
-writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+const file = join(out, `${date.slice(0, 10)}-tasks.json`);
+const machine = { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version };
+const setup = { workerProcesses: 1, concurrency, tasksPerRound: count, rounds, pinning: "worker core 0, publisher core 1, Redis unpinned" };
+writeFileSync(file, `${JSON.stringify({ date, machine, setup, reference: contenders[0].name, contenders: summaries, skipped }, null, 2)}\n`);
 console.log(`wrote ${file}`);

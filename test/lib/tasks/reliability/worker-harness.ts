@@ -27,11 +27,14 @@ export interface Master {
   kill(signal: NodeJS.Signals): void;
 }
 
-/** Runs `laminar worker <fixture> ...args` on `db`, executions recorded in `executions`; SIGKILLed when `t` ends. */
-export function startWorkers(t: Test, build: MasterBuild, db: string, executions: string, args: string[]): Master {
+/**
+ * Runs `laminar worker <fixture> ...args` on `db` (a SQLite file, or with `LAMINAR_TEST_TASKS_URL` in
+ * `env` any broker URL), executions recorded in `executions`; SIGKILLed when `t` ends.
+ */
+export function startWorkers(t: Test, build: MasterBuild, db: string, executions: string, args: string[], env: NodeJS.ProcessEnv = {}): Master {
   const child = spawn(process.execPath, [build.js("lib/cli/bin.ts"), "worker", build.js(FIXTURE), ...args], {
     cwd: root,
-    env: { ...process.env, LAMINAR_TEST_TASKS_DB: db, LAMINAR_TEST_EXECUTIONS: executions, LOG_LEVEL: "info" },
+    env: { ...process.env, LAMINAR_TEST_TASKS_DB: db, LAMINAR_TEST_EXECUTIONS: executions, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   t.teardown(() => {
