@@ -5,6 +5,10 @@
  * per request, with that ID), CORS (browser front ends on the origins allowed), compression (large
  * JSON lists). The database opens in the lifespan startup and closes in its shutdown.
  *
+ * The rows live in SQLite by default, or in PostgreSQL when `DATABASE_URL` is `postgres://…` (see
+ * `store/store-location.ts`); the routes declare the repository contracts (`store/contracts.ts`)
+ * and never know which store answers.
+ *
  * Users log in at `POST /token` (OAuth2 password flow); writes need a bearer token with the
  * `books:write` scope, reads stay open (see `auth.ts`).
  *
@@ -29,14 +33,14 @@ import { requestId } from "../../layers/middleware/request-id.js";
 import { accessLog } from "../../layers/middleware/access-log.js";
 import { cors } from "../../layers/middleware/cors.js";
 import { compression } from "../../layers/middleware/compression.js";
-import { BookstoreDatabase } from "./database.js";
-import { AuthorRepository, BookRepository } from "./repositories.js";
-import { transaction } from "./dependencies.js";
+import { AuthorRepository, BookRepository, CoverRepository, SaleRepository } from "./store/contracts.js";
+import { createStore, resolveStoreLocation } from "./store/store-location.js";
+import { provideStore, transaction } from "./dependencies.js";
 import { bookstoreAuth } from "./auth.js";
-import { demoUserFrom, seedUsers, UserRepository, type UserSeed } from "./users.js";
-import { Cover, CoverFiles, CoverRepository, describeCover, MAX_COVER_SIZE } from "./covers.js";
-import { SaleCreate, Sale, SaleRepository, SalesReport } from "./sales.js";
-import { createBookstoreTasks, REPORTS_QUEUE, type BookstoreTasks } from "./tasks.js";
+import { demoUserFrom, seedUsers, type UserSeed } from "./users.js";
+import { Cover, CoverFiles, describeCover, MAX_COVER_SIZE } from "./covers.js";
+import { SaleCreate, Sale, SalesReport } from "./sales.js";
+import { createBookstoreTasks, REPORTS_QUEUE, tasksUrlFrom, type BookstoreTasks } from "./tasks.js";
 import { Worker } from "../../lib/tasks/worker/worker.js";
 import { Author, AuthorCreate, Book, BookCreate, BookId, BookList, BookQuery, Detail, Health } from "./schemas.js";
 
@@ -48,8 +52,21 @@ export function defaultDatabaseFile(): string {
 
 /** Options for {@link createBookstore}. */
 export interface BookstoreOptions extends Pick<AppOptions, "logger" | "debug" | "server"> {
-  /** SQLite file; default `BOOKSTORE_DB` or {@link defaultDatabaseFile}. */
+  /**
+   * The store: `postgres://…` / `postgresql://…` (PostgreSQL) or `sqlite://…` (SQLite). Default:
+   * SQLite in `databaseFile` when that option is given, else `DATABASE_URL`, else SQLite in
+   * `BOOKSTORE_DB` or {@link defaultDatabaseFile}.
+   */
+  databaseUrl?: string;
+  /**
+   * SQLite file; default `BOOKSTORE_DB` or {@link defaultDatabaseFile}. With PostgreSQL it still
+   * says where the local files go: `covers/` and `tasks.db` beside it.
+   */
   databaseFile?: string;
+  /** PostgreSQL pool size per process; default `DATABASE_POOL_SIZE`, else 10. */
+  poolSize?: number;
+  /** How long a request waits for a pooled PostgreSQL connection before answering 503, in ms; default `DATABASE_POOL_TIMEOUT_MS`, else 5000. */
+  poolTimeoutMs?: number;
   /** Directory of cover images; default `BOOKSTORE_COVERS`, else `covers/` beside the database file. */
   coversDirectory?: string;
   /**
@@ -92,8 +109,9 @@ function corsOriginsFrom(env: string | undefined): string[] {
 
 /** Builds the bookstore app. The database opens at startup and closes at shutdown (lifespan). */
 export function createBookstore(options: BookstoreOptions = {}): App {
+  // The SQLite file, or with PostgreSQL the place the local files (covers, tasks.db) go beside.
   const file = options.databaseFile ?? process.env.BOOKSTORE_DB ?? defaultDatabaseFile();
-  const db = new BookstoreDatabase(file);
+  const location = resolveStoreLocation({ ...options, defaultFile: defaultDatabaseFile() });
   const coverFiles = new CoverFiles(options.coversDirectory ?? process.env.BOOKSTORE_COVERS ?? join(dirname(file), "covers"));
   const demoUser = demoUserFrom(process.env.BOOKSTORE_DEMO_USER);
   const users = options.users ?? (demoUser === undefined ? [] : [demoUser]);
@@ -110,17 +128,18 @@ export function createBookstore(options: BookstoreOptions = {}): App {
     debug: options.debug,
     server: options.server,
     async *lifespan() {
-      // A file that cannot be opened fails the startup: the server never starts accepting.
-      db.open();
+      // A database that cannot be opened or reached fails the startup: the server never starts accepting.
+      await store.open();
       try {
+        app.logger.info({ store: store.kind, database: store.location }, `bookstore data in ${store.kind === "sqlite" ? "SQLite" : "PostgreSQL"}: ${store.location}`);
         coverFiles.open();
-        await seedUsers(db, users);
-        openTasks = createBookstoreTasks({ databaseFile: file, url: options.tasksUrl });
+        await seedUsers(store, users);
+        openTasks = createBookstoreTasks({ database: location, url: tasksUrlFrom(options.tasksUrl, file) });
         // Two reports at a time at most: they read the whole sales table.
         const worker = embeddedWorker ? new Worker(tasks().queue, { queues: [REPORTS_QUEUE], concurrency: 2, logger: app.logger }) : undefined;
         worker?.start();
         try {
-          yield { databaseFile: file };
+          yield { database: store.location };
         } finally {
           // A report still running after 10 s is released to run again in another worker (acksLate).
           await worker?.stop({ gracefulTimeoutMs: 10_000 });
@@ -128,7 +147,7 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       } finally {
         await openTasks?.queue.close();
         openTasks = undefined;
-        db.close();
+        await store.close();
       }
     },
   });
@@ -144,17 +163,14 @@ export function createBookstore(options: BookstoreOptions = {}): App {
     }),
   );
   app.use(compression({ minimumSize: 1024 }));
-  app.provideValue(BookstoreDatabase, db);
-  app.provide(BookRepository, "singleton");
-  app.provide(AuthorRepository, "singleton");
-  app.provide(UserRepository, "singleton");
-  app.provide(CoverRepository, "singleton");
-  app.provide(SaleRepository, "singleton");
+  // Created after the app, for its logger; the lifespan above only runs once listening starts.
+  const store = createStore(location, app.logger);
+  provideStore(app, store);
   app.provideValue(CoverFiles, coverFiles);
   const auth = bookstoreAuth({ tokenKey: options.tokenKey, tokenTtl: options.tokenTtl, now: options.now, logger: app.logger });
   auth.addTokenRoute(app);
   // Writes list `writer` first: dependencies resolve in declaration order, so the token is checked
-  // before the transaction takes the write lock.
+  // before the transaction takes the write lock (or a pooled connection).
 
   app.get("/health", { response: Health, tags: ["meta"] }, () => ({ status: "ok" as const }));
 
@@ -177,8 +193,8 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       deps: { writer: auth.writer, books: BookRepository, authors: AuthorRepository, tx: transaction },
       tags: ["books"],
     },
-    ({ body, deps }) => {
-      if (!deps.authors.exists(deps.tx, body.authorId)) {
+    async ({ body, deps }) => {
+      if (!(await deps.authors.exists(deps.tx, body.authorId))) {
         throw new RequestValidationError([
           { loc: ["body", "authorId"], msg: `Author ${body.authorId} does not exist`, type: "foreign_key_violation", input: body.authorId },
         ]);
@@ -190,8 +206,8 @@ export function createBookstore(options: BookstoreOptions = {}): App {
   app.get(
     "/books/{id}",
     { params: BookId, response: { 200: Book, 404: Detail }, deps: { books: BookRepository }, tags: ["books"] },
-    ({ params, deps }) => {
-      const book = deps.books.get(params.id);
+    async ({ params, deps }) => {
+      const book = await deps.books.get(params.id);
       if (book === undefined) throw new HttpException(404, "Book not found");
       return book;
     },
@@ -205,10 +221,10 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       deps: { writer: auth.writer, books: BookRepository, covers: CoverRepository, files: CoverFiles, tx: transaction },
       tags: ["books"],
     },
-    ({ params, deps, background }) => {
-      const cover = deps.covers.find(deps.tx, params.id);
+    async ({ params, deps, background }) => {
+      const cover = await deps.covers.find(deps.tx, params.id);
       // The cover row goes with the book (ON DELETE CASCADE); its file once the deletion is committed.
-      if (!deps.books.delete(deps.tx, params.id)) throw new HttpException(404, "Book not found");
+      if (!(await deps.books.delete(deps.tx, params.id))) throw new HttpException(404, "Book not found");
       if (cover !== undefined) background.add((name) => deps.files.remove(name), cover.file);
       return new EmptyResponse();
     },
@@ -225,8 +241,8 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       tags: ["sales"],
       summary: "Record a sale of a book, at its current price",
     },
-    ({ params, body, deps }) => {
-      const sale = deps.sales.record(deps.tx, params.id, body);
+    async ({ params, body, deps }) => {
+      const sale = await deps.sales.record(deps.tx, params.id, body.quantity);
       if (sale === undefined) throw new HttpException(404, "Book not found");
       return sale;
     },
@@ -275,12 +291,12 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       summary: "Upload a book's cover image",
     },
     async ({ params, form, deps, background }) => {
-      if (!deps.books.exists(deps.tx, params.id)) throw new HttpException(404, "Book not found");
-      const previous = deps.covers.find(deps.tx, params.id);
+      if (!(await deps.books.exists(deps.tx, params.id))) throw new HttpException(404, "Book not found");
+      const previous = await deps.covers.find(deps.tx, params.id);
       const { file, mediaType } = await deps.files.store(params.id, form.cover);
       const cover = { bookId: params.id, file, mediaType, size: form.cover.size };
       try {
-        deps.covers.put(deps.tx, cover);
+        await deps.covers.put(deps.tx, cover);
       } catch (error) {
         await deps.files.remove(file);
         throw error;
@@ -301,8 +317,8 @@ export function createBookstore(options: BookstoreOptions = {}): App {
       tags: ["covers"],
       summary: "Download a book's cover image",
     },
-    ({ params, deps }) => {
-      const cover = deps.covers.get(params.id);
+    async ({ params, deps }) => {
+      const cover = await deps.covers.get(params.id);
       if (cover === undefined) throw new HttpException(404, "Cover not found");
       // no-cache: clients keep the image but revalidate it (ETag -> 304), so a new cover shows at once.
       return new FileResponse(deps.files.pathOf(cover.file), { mediaType: cover.mediaType, headers: { "cache-control": "no-cache" } });
@@ -312,9 +328,9 @@ export function createBookstore(options: BookstoreOptions = {}): App {
   app.delete(
     "/books/{id}/cover",
     { params: BookId, status: 204, deps: { writer: auth.writer, covers: CoverRepository, files: CoverFiles, tx: transaction }, tags: ["covers"] },
-    ({ params, deps, background }) => {
-      const cover = deps.covers.find(deps.tx, params.id);
-      if (cover === undefined || !deps.covers.delete(deps.tx, params.id)) throw new HttpException(404, "Cover not found");
+    async ({ params, deps, background }) => {
+      const cover = await deps.covers.find(deps.tx, params.id);
+      if (cover === undefined || !(await deps.covers.delete(deps.tx, params.id))) throw new HttpException(404, "Cover not found");
       background.add((name) => deps.files.remove(name), cover.file);
       return new EmptyResponse();
     },

@@ -19,7 +19,8 @@ import { requireScopes } from "../../lib/security/require-scopes.js";
 import { PASSWORD_FORM_REQUEST_BODY, readPasswordForm } from "../../lib/security/password-form.js";
 import { signJwt, verifyJwt } from "../../lib/security/jwt-hs256.js";
 import type { SecurityDependency } from "../../lib/security/security-dependency.js";
-import { UserRepository } from "./users.js";
+import { UserRepository } from "./store/contracts.js";
+import { authenticate } from "./users.js";
 
 /** The scopes the bookstore grants. */
 export const SCOPES = { "books:write": "Add authors and books, delete books" } as const;
@@ -94,7 +95,7 @@ export function bookstoreAuth(options: AuthOptions): BookstoreAuth {
       },
       async (ctx) => {
         const form = await readPasswordForm(ctx);
-        const user = await ctx.deps.users.authenticate(form.username, form.password);
+        const user = await authenticate(ctx.deps.users, form.username, form.password);
         if (user === undefined) throw new HttpException(400, "Incorrect username or password");
         // Asked-for scopes the user does not hold are left out (RFC 6749 §3.3 lets the server
         // grant less); asking for none grants all of the user's.

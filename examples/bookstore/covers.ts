@@ -7,7 +7,8 @@
  * 415. Each upload gets a fresh file name (`<book>-<uuid>.<ext>`), so a file is never rewritten
  * in place: the row is switched to the new file inside the request's transaction, and the old file
  * is removed by a background task, after the response. A reader that picked up the old row just
- * before the switch still finds its file, or, in the worst case, a 404.
+ * before the switch still finds its file, or, in the worst case, a 404. The rows are the store's
+ * (`CoverRepository` in `store/contracts.ts`).
  *
  * @module
  */
@@ -15,12 +16,10 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { open, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type BetterSqlite3 from "better-sqlite3";
 import { Type, type Static } from "@sinclair/typebox";
 import { HttpException } from "../../lib/errors.js";
-import { inject, injectable } from "../../layers/di/decorators.js";
 import type { UploadFile } from "../../layers/handler/upload-file.js";
-import { BookstoreDatabase, type Transaction } from "./database.js";
+import type { StoredCover } from "./store/contracts.js";
 
 /** Largest cover accepted, in bytes (the route's form limit; past it, 413). */
 export const MAX_COVER_SIZE = 2 * 1024 * 1024;
@@ -104,65 +103,7 @@ export class CoverFiles {
   }
 }
 
-interface CoverRow {
-  book_id: number;
-  file: string;
-  media_type: string;
-  size: number;
-}
-
-/** A stored cover: its row, with the file's name. */
-export interface StoredCover {
-  bookId: number;
-  file: string;
-  mediaType: string;
-  size: number;
-}
-
-const toStored = (row: CoverRow): StoredCover => ({ bookId: row.book_id, file: row.file, mediaType: row.media_type, size: row.size });
-
 /** The API's view of a stored cover. */
 export function describeCover(cover: StoredCover): Cover {
   return { bookId: cover.bookId, mediaType: cover.mediaType, size: cover.size, url: `/books/${cover.bookId}/cover` };
-}
-
-/** The `covers` table. Reads on the reader connection; writes take a {@link Transaction}. */
-@injectable()
-export class CoverRepository {
-  private readonly byBook: BetterSqlite3.Statement<[number], CoverRow>;
-  private readonly byBookInTx: BetterSqlite3.Statement<[number], CoverRow>;
-  private readonly upsert: BetterSqlite3.Statement<[number, string, string, number]>;
-  private readonly remove: BetterSqlite3.Statement<[number]>;
-
-  constructor(@inject(BookstoreDatabase) db: BookstoreDatabase) {
-    this.byBook = db.reader.prepare("SELECT * FROM covers WHERE book_id = ?");
-    this.byBookInTx = db.writer.prepare("SELECT * FROM covers WHERE book_id = ?");
-    this.upsert = db.writer.prepare(
-      "INSERT INTO covers (book_id, file, media_type, size) VALUES (?, ?, ?, ?) " +
-        "ON CONFLICT (book_id) DO UPDATE SET file = excluded.file, media_type = excluded.media_type, size = excluded.size",
-    );
-    this.remove = db.writer.prepare("DELETE FROM covers WHERE book_id = ?");
-  }
-
-  /** The committed cover of a book. */
-  get(bookId: number): StoredCover | undefined {
-    const row = this.byBook.get(bookId);
-    return row === undefined ? undefined : toStored(row);
-  }
-
-  /** The cover as the transaction sees it (before it replaces or deletes it). */
-  find(_tx: Transaction, bookId: number): StoredCover | undefined {
-    const row = this.byBookInTx.get(bookId);
-    return row === undefined ? undefined : toStored(row);
-  }
-
-  /** Points the book at a new cover. */
-  put(_tx: Transaction, cover: StoredCover): void {
-    this.upsert.run(cover.bookId, cover.file, cover.mediaType, cover.size);
-  }
-
-  /** True when a cover row was deleted. */
-  delete(_tx: Transaction, bookId: number): boolean {
-    return this.remove.run(bookId).changes > 0;
-  }
 }

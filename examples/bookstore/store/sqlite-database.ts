@@ -49,31 +49,31 @@ CREATE TABLE IF NOT EXISTS users (
 `;
 
 /**
- * The database: a reader, a writer, and the lock that serializes write transactions. Created with
- * the app, opened by the lifespan startup (so a database that cannot be opened stops the server
- * before it accepts anything) and closed by the lifespan shutdown, after the last request.
+ * The database file: a reader, a writer, and the lock that serializes write transactions.
+ * Created with the app, opened by the lifespan startup, closed by the lifespan shutdown.
  */
-export class BookstoreDatabase {
+export class SqliteDatabase {
   #reader: BetterSqlite3.Database | undefined;
   #writer: BetterSqlite3.Database | undefined;
   private tail: Promise<void> = Promise.resolve();
 
   constructor(readonly file: string) {}
 
-  /** Opens both connections and creates the schema. */
+  /** Opens both connections and creates the schema; throws with the file's name when it cannot. */
   open(): void {
     if (this.#writer !== undefined) return;
-    mkdirSync(dirname(this.file), { recursive: true });
-    const writer = new BetterSqlite3(this.file);
+    let writer: BetterSqlite3.Database | undefined;
     try {
+      if (this.file !== ":memory:") mkdirSync(dirname(this.file), { recursive: true });
+      writer = new BetterSqlite3(this.file);
       writer.pragma("journal_mode = WAL");
       writer.pragma("foreign_keys = ON");
       writer.pragma("busy_timeout = 5000");
       writer.exec(SCHEMA);
       this.#reader = new BetterSqlite3(this.file, { readonly: true });
     } catch (error) {
-      writer.close();
-      throw error;
+      writer?.close();
+      throw new Error(`cannot open the bookstore's SQLite database ${this.file}: ${(error as Error).message}`, { cause: error });
     }
     this.#writer = writer;
   }
@@ -99,15 +99,27 @@ export class BookstoreDatabase {
     return acquired;
   }
 
+  /**
+   * Statements prepared once per opening: `build` runs at the first use after each open, so
+   * repositories can be created with the app, before the lifespan opens the file.
+   */
+  statements<T>(build: (reader: BetterSqlite3.Database, writer: BetterSqlite3.Database) => T): () => T {
+    let preparedOn: BetterSqlite3.Database | undefined;
+    let prepared: T | undefined;
+    return () => {
+      const writer = this.writer;
+      if (preparedOn !== writer || prepared === undefined) {
+        prepared = build(this.reader, writer);
+        preparedOn = writer;
+      }
+      return prepared;
+    };
+  }
+
   /** Closes both connections (idempotent). */
   close(): void {
     this.#reader?.close();
     this.#writer?.close();
     this.#reader = this.#writer = undefined;
   }
-}
-
-/** A write transaction in progress: proof, in a repository method's signature, that one is open. */
-export class Transaction {
-  constructor(readonly connection: BetterSqlite3.Database) {}
 }

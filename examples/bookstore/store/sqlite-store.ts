@@ -1,0 +1,80 @@
+/**
+ * The SQLite store: one database file, its repositories, and write transactions that take turns
+ * on the writer connection (`BEGIN IMMEDIATE` after the write lock).
+ *
+ * @module
+ */
+import { BookstoreStore, type TransactionHandle } from "./contracts.js";
+import { SqliteDatabase } from "./sqlite-database.js";
+import {
+  SqliteAuthorRepository,
+  SqliteBookRepository,
+  SqliteCoverRepository,
+  SqliteSaleRepository,
+  SqliteTransaction,
+  SqliteUserRepository,
+} from "./sqlite-repositories.js";
+
+/** The bookstore on a SQLite file. */
+export class SqliteStore extends BookstoreStore {
+  readonly kind = "sqlite" as const;
+  readonly database: SqliteDatabase;
+  readonly authors: SqliteAuthorRepository;
+  readonly books: SqliteBookRepository;
+  readonly covers: SqliteCoverRepository;
+  readonly sales: SqliteSaleRepository;
+  readonly users: SqliteUserRepository;
+
+  constructor(readonly file: string) {
+    super();
+    this.database = new SqliteDatabase(file);
+    this.authors = new SqliteAuthorRepository(this.database);
+    this.books = new SqliteBookRepository(this.database);
+    this.covers = new SqliteCoverRepository(this.database);
+    this.sales = new SqliteSaleRepository(this.database);
+    this.users = new SqliteUserRepository(this.database);
+  }
+
+  get location(): string {
+    return this.file;
+  }
+
+  override async open(): Promise<void> {
+    this.database.open();
+  }
+
+  override async close(): Promise<void> {
+    this.database.close();
+  }
+
+  override async begin(): Promise<TransactionHandle> {
+    const unlock = await this.database.lock();
+    let connection;
+    try {
+      connection = this.database.writer;
+      // IMMEDIATE: the write lock is taken now, not at the first write, so a commit never meets
+      // SQLITE_BUSY from another process writing the same file (a second `laminar serve` worker).
+      connection.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      unlock();
+      throw error;
+    }
+    const writer = connection;
+    let released = false;
+    return {
+      tx: new SqliteTransaction(writer),
+      async commit() {
+        writer.exec("COMMIT");
+      },
+      async rollback() {
+        // After a failed COMMIT SQLite may already have rolled back (inTransaction is then false).
+        if (writer.inTransaction) writer.exec("ROLLBACK");
+      },
+      release() {
+        if (released) return;
+        released = true;
+        unlock();
+      },
+    };
+  }
+}
