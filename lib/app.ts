@@ -34,6 +34,7 @@ import { FastJsonSerializer } from "../layers/serializer/fast-json-serializer.js
 import { TsyringeResolver } from "../layers/di/tsyringe-resolver.js";
 import { NodeHttpServer } from "../layers/server/node-http-server.js";
 import { UwsServer } from "../layers/server/uws-server.js";
+import { Http2Server } from "../layers/server/http2-server.js";
 import { docsRoutes, type OpenApiAppOptions } from "./openapi/docs-routes.js";
 import { generateOpenApi } from "./openapi/generate-openapi.js";
 import { toOpenApi30 } from "./openapi/openapi-30.js";
@@ -70,7 +71,7 @@ export interface AppOptions extends RouterOptions, OpenApiAppOptions {
    * (uWebSockets.js, an optional dependency; `listen()` rejects with `UwsUnavailableError` when it
    * cannot be loaded).
    */
-  server?: "node" | "uws";
+  server?: "node" | "uws" | "http2";
   /**
    * The lifecycle trace (lib/trace): records each layer's time for every HTTP request and, by
    * default, sends them in a `Server-Timing` header. Off by default; when off, the pipeline has no
@@ -86,7 +87,7 @@ export interface AppListenOptions extends ListenOptions {
    * passes its `--server` here, since the app was constructed by the user's module. A
    * `createServer` option still wins (a custom server is the app's own choice).
    */
-  server?: "node" | "uws";
+  server?: "node" | "uws" | "http2";
 }
 
 /**
@@ -297,7 +298,7 @@ export class App extends APIRouter {
     // Created before the lifespan starts, so an unavailable uWebSockets.js fails before startup runs.
     const server =
       this.settings.createServer?.() ??
-      (kind === "uws" ? new UwsServer({ logger: this.logger }) : new NodeHttpServer({ logger: this.logger }));
+      (kind === "uws" ? new UwsServer({ logger: this.logger }) : kind === "http2" ? new Http2Server({ logger: this.logger }) : new NodeHttpServer({ logger: this.logger }));
     const runner = new LifespanRunner(this.handle);
     const state = await runner.startup();
     this.lifespanRunner = runner;

@@ -202,7 +202,7 @@ export class NodeHttpServer implements ConnectionServer {
  * Nothing is written when a response has already started on this connection (the client would
  * read our bytes as the rest of it), nor to a connection the peer already reset.
  */
-function onClientError(err: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
+export function onClientError(err: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
   const code = err.code;
   if (code === "ECONNRESET" || code === "EPIPE" || !socket.writable) {
     socket.destroy();
