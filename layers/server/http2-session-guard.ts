@@ -135,8 +135,10 @@ export class Http2SessionGuard {
     if (count <= max || session.destroyed) return;
     const socket = session.socket;
     this.logger.warn({ what, count, windowMs: limits.windowMs, client: socket?.remoteAddress }, "http2 connection closed: too many frames of one kind (ENHANCE_YOUR_CALM)");
-    // destroy(error, code) sends GOAWAY with `code` before closing the socket.
-    session.destroy(undefined, constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    // GOAWAY(ENHANCE_YOUR_CALM) tells the client why; destroy() then drops its streams and the
+    // socket without waiting for them (destroy's own GOAWAY says NO_ERROR).
+    session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    session.destroy();
   }
 }
 

@@ -1,0 +1,251 @@
+/**
+ * What is particular to the HTTP/2 server: multiplexing, per-stream resets, GOAWAY, ALPN with the
+ * HTTP/1.1 fallback (undici and curl as clients), the limits nghttp2 enforces, abuse (rapid reset,
+ * PING and SETTINGS floods sent as raw frames: the connection is closed, the server goes on), and
+ * a bounded h2load run when h2load is installed. The conformance cases are in
+ * test/conformance/server/http2.test.ts.
+ */
+import t from "tap";
+import type { Test } from "tap";
+import { execFile, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { constants } from "node:http2";
+import { Agent, request } from "undici";
+import type { App, HttpScope } from "../../../layers/adapter/events.js";
+import type { ListenOptions, ListeningAddress } from "../../../layers/server/connection-server.js";
+import { Http2Server, type Http2ServerOptions } from "../../../layers/server/http2-server.js";
+import { silentLogger } from "../../../lib/logger.js";
+import { capturingLogger, deferred, echoApp } from "../../conformance/server/test-apps.js";
+import { h2connect, h2get, h2request } from "../../conformance/server/http2-client.js";
+import { FRAME, frame, getHeaderBlock, goawayCode, parseFrames, rawH2 } from "./h2-frames.js";
+
+const run = promisify(execFile);
+t.setTimeout(50_000);
+
+async function start(t: Test, app: App, options: ListenOptions = {}, serverOptions: Http2ServerOptions = {}): Promise<ListeningAddress> {
+  const server = new Http2Server({ logger: silentLogger, ...serverOptions });
+  const address = await server.listen(app, { host: "127.0.0.1", port: 0, logger: silentLogger, ...options });
+  t.teardown(() => server.close({ timeout: 0 }));
+  return address;
+}
+
+t.test("multiplexing: a slow stream does not hold back another on the same connection", async (t) => {
+  const release = deferred<void>();
+  const app: App = async (scope, _receive, send) => {
+    if ((scope as HttpScope).path === "/slow") await release.promise;
+    await send({ type: "http.response.start", status: 200, headers: [] });
+    await send({ type: "http.response.body", body: (scope as HttpScope).path });
+  };
+  const { url } = await start(t, app);
+  const session = await h2connect(url);
+  t.teardown(() => session.close());
+  let slowDone = false;
+  const slow = h2request(session, { ":path": "/slow" }).then((r) => {
+    slowDone = true;
+    return r;
+  });
+  const fast = await h2request(session, { ":path": "/fast" });
+  t.equal(fast.body.toString(), "/fast", "the fast stream completed");
+  t.notOk(slowDone, "while the slow one is still waiting");
+  release.resolve();
+  t.equal((await slow).body.toString(), "/slow");
+});
+
+t.test("a stream reset by the client is a disconnect for that request only", async (t) => {
+  const disconnected = deferred<string>();
+  const started = deferred<void>();
+  const app: App = async (scope, receive, send) => {
+    if ((scope as HttpScope).path === "/wait") {
+      started.resolve();
+      await receive(); // the (empty) body
+      disconnected.resolve((await receive()).type);
+      return;
+    }
+    await send({ type: "http.response.start", status: 200, headers: [] });
+    await send({ type: "http.response.body", body: "fine" });
+  };
+  const { url } = await start(t, app);
+  const session = await h2connect(url);
+  t.teardown(() => session.close());
+  const stream = session.request({ ":path": "/wait" }, { endStream: true });
+  stream.on("error", () => {});
+  await started.promise;
+  stream.close(constants.NGHTTP2_CANCEL);
+  t.equal(await disconnected.promise, "http.disconnect");
+  const other = await h2request(session, { ":path": "/other" });
+  t.equal(other.body.toString(), "fine", "the connection and its other streams go on");
+});
+
+t.test("TLS: h2 by ALPN, HTTP/1.1 for clients that do not offer it, the same app", async (t) => {
+  const material = makeCertificate(t.testdir());
+  if (typeof material === "string") {
+    t.skip(material);
+    return;
+  }
+  const { key, cert, certFile } = material;
+  const app: App = async (scope, _receive, send) => {
+    const s = scope as HttpScope;
+    await send({ type: "http.response.start", status: 200, headers: [["content-type", "application/json"]] });
+    await send({ type: "http.response.body", body: JSON.stringify({ version: s.httpVersion, scheme: s.scheme }) });
+  };
+  const { url } = await start(t, app, { tls: { key, cert } });
+  t.match(url, /^https:/);
+
+  const h2 = await h2get(url, "/", { ca: cert });
+  t.same(JSON.parse(h2.body.toString()), { version: "2", scheme: "https" }, "node:http2 client: h2");
+
+  const h2Agent = new Agent({ allowH2: true, connect: { ca: cert } });
+  t.teardown(() => h2Agent.close());
+  const viaUndici = await request(`${url}/`, { dispatcher: h2Agent });
+  t.same(await viaUndici.body.json(), { version: "2", scheme: "https" }, "undici allowH2: h2");
+
+  const h1Agent = new Agent({ connect: { ca: cert } });
+  t.teardown(() => h1Agent.close());
+  const viaH1 = await request(`${url}/`, { dispatcher: h1Agent });
+  t.same(await viaH1.body.json(), { version: "1.1", scheme: "https" }, "a client offering only http/1.1 is served HTTP/1.1");
+
+  const curlH2 = await curl(["--http2", "--cacert", certFile, `${url}/`]);
+  if (curlH2 === null) t.comment("curl not available; its cases skipped");
+  else t.same(JSON.parse(curlH2), { version: "2", scheme: "https" }, "curl --http2");
+  const curlH1 = await curl(["--http1.1", "--cacert", certFile, `${url}/`]);
+  if (curlH1 !== null) t.same(JSON.parse(curlH1), { version: "1.1", scheme: "https" }, "curl --http1.1");
+});
+
+t.test("h2c with prior knowledge, by curl", async (t) => {
+  const { url } = await start(t, echoApp);
+  const out = await curl(["--http2-prior-knowledge", "-d", "posted", `${url}/p?q=1`]);
+  if (out === null) {
+    t.skip("curl not available");
+    return;
+  }
+  const scope = JSON.parse(out);
+  t.equal(scope.httpVersion, "2");
+  t.equal(scope.body, "posted");
+  t.equal(scope.queryString, "q=1");
+});
+
+t.test("settings advertised: max concurrent streams, max header list size, no push, no extended CONNECT", async (t) => {
+  const { url } = await start(t, echoApp, { maxHeaderSize: 8192 }, { maxConcurrentStreams: 7 });
+  const session = await h2connect(url);
+  t.teardown(() => session.close());
+  await h2request(session, {});
+  const settings = session.remoteSettings;
+  t.equal(settings.maxConcurrentStreams, 7);
+  t.equal(settings.maxHeaderListSize, 8192);
+  t.equal(settings.enableConnectProtocol, false, "RFC 8441 not offered: WebSockets stay on HTTP/1.1");
+});
+
+t.test("a header block past maxHeaderSize: that stream is refused, the connection serves the next one", async (t) => {
+  const { port } = await start(t, echoApp, { maxHeaderSize: 4096 });
+  const conn = await rawH2(port);
+  t.teardown(() => conn.socket.destroy());
+  const big = getHeaderBlock("localhost", [["x-big", "a".repeat(8000)]]);
+  // Split into HEADERS + CONTINUATION under the default 16 KiB frame size (it fits one, but the
+  // split is what a real client does with large blocks).
+  conn.socket.write(frame(FRAME.HEADERS, 0x1, 1, big.subarray(0, 4000)));
+  conn.socket.write(frame(FRAME.CONTINUATION, 0x4, 1, big.subarray(4000)));
+  conn.socket.write(frame(FRAME.HEADERS, 0x5, 3, getHeaderBlock("localhost")));
+  await until(() => parseFrames(conn.received()).some((f) => f.type === FRAME.HEADERS && f.streamId === 3));
+  const frames = parseFrames(conn.received());
+  const refused = frames.find((f) => f.streamId === 1 && (f.type === FRAME.RST_STREAM || f.type === FRAME.HEADERS));
+  t.ok(refused, "stream 1 got an answer");
+  if (refused?.type === FRAME.RST_STREAM) t.ok(refused.payload.readUInt32BE(0) !== 0, "reset with an error code");
+  t.ok(frames.some((f) => f.type === FRAME.HEADERS && f.streamId === 3), "stream 3 answered on the same connection");
+});
+
+/** Floods whose frames are sent raw; each must close the connection, not the server. */
+const floods: Array<{ name: string; frames: (i: number) => Buffer; count: number }> = [
+  { name: "PING flood (CVE-2019-9512)", frames: () => frame(FRAME.PING, 0, 0, Buffer.alloc(8)), count: 300 },
+  { name: "SETTINGS flood (CVE-2019-9515)", frames: () => frame(FRAME.SETTINGS, 0, 0), count: 300 },
+  {
+    name: "rapid reset (CVE-2023-44487)",
+    frames: (i) => {
+      const id = 2 * i + 1;
+      return Buffer.concat([frame(FRAME.HEADERS, 0x5, id, getHeaderBlock("localhost")), frame(FRAME.RST_STREAM, 0, id, u32(constants.NGHTTP2_CANCEL))]);
+    },
+    count: 400,
+  },
+];
+
+for (const flood of floods) {
+  t.test(`${flood.name}: the connection is closed with ENHANCE_YOUR_CALM, the server keeps serving`, async (t) => {
+    let appCalls = 0;
+    const app: App = async (scope, receive, send) => {
+      appCalls++;
+      if ((scope as HttpScope).path === "/") {
+        // Never answers on its own: the rapid-reset streams are reset while it waits.
+        await receive();
+        await receive();
+        return;
+      }
+      await send({ type: "http.response.start", status: 200, headers: [] });
+      await send({ type: "http.response.body", body: "still here" });
+    };
+    const logger = capturingLogger();
+    const { url, port } = await start(t, app, { logger });
+    const conn = await rawH2(port);
+    t.teardown(() => conn.socket.destroy());
+    const burst: Buffer[] = [];
+    for (let i = 0; i < flood.count; i++) burst.push(flood.frames(i));
+    conn.socket.write(Buffer.concat(burst));
+    await conn.closed;
+    t.equal(goawayCode(conn.received()), constants.NGHTTP2_ENHANCE_YOUR_CALM, "GOAWAY(ENHANCE_YOUR_CALM) before the close");
+    t.ok(logger.entries.some((e) => e.level === "warn"), "logged as a warning");
+    if (flood.name.startsWith("rapid")) t.ok(appCalls < flood.count, `fewer app calls than streams opened (${appCalls} < ${flood.count})`);
+    const res = await h2get(url, "/after");
+    t.equal(res.body.toString(), "still here", "a new client is served");
+  });
+}
+
+t.test("h2load: a bounded load run over h2c completes every request", async (t) => {
+  try {
+    execFileSync("h2load", ["--version"], { stdio: "ignore" });
+  } catch {
+    t.skip("h2load not installed (Debian package nghttp2-client)");
+    return;
+  }
+  const { url } = await start(t, echoApp);
+  const { stdout } = await run("h2load", ["-n", "2000", "-c", "4", "-m", "10", `${url}/load`], { timeout: 30_000 });
+  t.match(stdout, /requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed, 0 errored/);
+  t.match(stdout, /status codes: 2000 2xx/);
+});
+
+/** A big-endian uint32. */
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(value);
+  return b;
+}
+
+/** Waits (one loop turn at a time, bounded) until `check()` holds. */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** curl's body output, or null when curl is not installed. */
+async function curl(args: string[]): Promise<string | null> {
+  try {
+    const { stdout } = await run("curl", ["-s", "--fail-with-body", "--max-time", "10", ...args]);
+    return stdout;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+function makeCertificate(dir: string): { key: Buffer; cert: Buffer; certFile: string } | string {
+  try {
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
+      { stdio: "ignore" },
+    );
+  } catch (error) {
+    return `openssl could not make a test certificate: ${(error as Error).message}`;
+  }
+  return { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")), certFile: join(dir, "cert.pem") };
+}
+
