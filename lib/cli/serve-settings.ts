@@ -60,10 +60,11 @@ export const SERVE_SETTINGS: readonly SettingSpec[] = [
     flag: "server",
     env: "LAMINAR_SERVER",
     kind: "choice",
-    choices: ["node", "uws"],
+    choices: ["node", "uws", "http2"],
     valueName: "NAME",
     help: [
-      "Connection server: node (node:http) or uws (uWebSockets.js, an optional dependency).",
+      "Connection server: node (node:http), uws (uWebSockets.js, an optional dependency) or http2",
+      "(node:http2: with --certfile/--keyfile h2 over TLS, HTTP/1.1 for clients without h2; without, h2c).",
       "Overrides the server the app was constructed with, unless it set createServer.",
     ],
   },

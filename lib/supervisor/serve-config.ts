@@ -12,8 +12,8 @@ export interface ServeConfig {
   target: string;
   /** Worker processes. 1 runs the app in this process, without a master. */
   workers: number;
-  /** Connection server each worker runs. */
-  server: "node" | "uws";
+  /** Connection server each worker runs (http2: node:http2, workers share the socket like node's). */
+  server: "node" | "uws" | "http2";
   host: string;
   port: number;
   /** Heartbeat: a worker whose event loop is blocked this long is killed and replaced. 0 disables. */
