@@ -18,12 +18,12 @@ import { REDIS_URL, redisUp, testPrefix } from "../redis/redis-test-support.js";
 const TASKS = 2_000;
 const KILLS = 3;
 const CONCURRENCY = 16;
+const build = compileWorkers(t);
 
 t.test(
   `${TASKS} tasks on Redis through two worker processes, ${KILLS} of them SIGKILLed mid-run: none lost`,
   { skip: (await redisUp()) ? false : `Redis is not running at ${REDIS_URL}` },
   async (t) => {
-    const build = compileWorkers(t);
     const dir = mkdtempSync(join(tmpdir(), "laminar-redis-kill-"));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     const url = `${REDIS_URL}?global_keyprefix=${encodeURIComponent(testPrefix(t))}`;
