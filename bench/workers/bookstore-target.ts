@@ -6,7 +6,8 @@
  *
  * Every worker gets the same environment: one token key (a token signed by one worker is accepted
  * by the others), no embedded task worker (the bench measures HTTP, not the report queue), and
- * the database: a SQLite file in a temporary directory, or PostgreSQL when `DATABASE_URL` is given.
+ * the store: `DATABASE_URL` is always set (a SQLite file in a temporary directory, or the PostgreSQL
+ * URL given), so a `DATABASE_URL` in the caller's environment cannot switch stores behind its back.
  *
  * @module
  */
@@ -23,15 +24,15 @@ export const BOOK_LIST_PATH = "/books?limit=20";
 const USER = "bench";
 const PASSWORD = "bench-password";
 
-/** The environment for a bookstore whose files live in `dir` (and whose store is `databaseUrl`, when given). */
-export function bookstoreEnv(dir: string, databaseUrl?: string): Record<string, string> {
+/** The environment for a bookstore whose files live in `dir` and whose store is `databaseUrl` (default: SQLite in `dir`). */
+export function bookstoreEnv(dir: string, databaseUrl = `sqlite://${join(dir, "bookstore.db")}`): Record<string, string> {
   return {
     BOOKSTORE_DB: join(dir, "bookstore.db"),
     BOOKSTORE_TASKS_URL: `sqlite://${join(dir, "tasks.db")}`,
     BOOKSTORE_EMBEDDED_WORKER: "0",
     BOOKSTORE_TOKEN_KEY: randomBytes(32).toString("hex"),
     BOOKSTORE_DEMO_USER: `${USER}:${PASSWORD}`,
-    ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }),
+    DATABASE_URL: databaseUrl,
   };
 }
 

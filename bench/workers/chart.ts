@@ -1,18 +1,20 @@
 /**
  * The workers chart, hand-written SVG like the main bench's: one panel per metric (throughput,
- * memory, the fast route's p99 beside a blocking one, …), each with the worker count N on the
- * x axis and one bar per series (node:http, uWS) at every N, labelled with its value.
+ * memory, the fast route's p99 beside a blocking one, …), each with a category on the x axis (the
+ * worker count `N=2`, or a workers × pool case `4×2`) and one bar per series (node:http, uWS) in
+ * every category, labelled with its value.
  *
  * @module
  */
 import { xmlEscape } from "../svg-chart.js";
 
-/** One metric against N. */
+/** One metric against a category (N, or workers × pool). */
 export interface Panel {
   title: string;
   /** Unit after each value label: `req/s`, `MB`, `ms`. */
   unit: string;
-  series: ReadonlyArray<{ label: string; values: ReadonlyMap<number, number> }>;
+  /** Values per category label (`N=1`, `4×2`); categories appear in first-seen order. */
+  series: ReadonlyArray<{ label: string; values: ReadonlyMap<string, number> }>;
 }
 
 const COLOURS = ["#1f6feb", "#0b8a6b", "#8250df", "#bf3989"];
@@ -28,7 +30,7 @@ function label(value: number, unit: string): string {
 }
 
 function renderPanel(panel: Panel, x0: number, y0: number): string[] {
-  const ns = [...new Set(panel.series.flatMap((s) => [...s.values.keys()]))].sort((a, b) => a - b);
+  const ns = [...new Set(panel.series.flatMap((s) => [...s.values.keys()]))];
   const max = Math.max(1, ...panel.series.flatMap((s) => [...s.values.values()].filter(Number.isFinite)));
   const plotHeight = PANEL_HEIGHT - PLOT_TOP - PLOT_BOTTOM;
   const groupWidth = (PANEL_WIDTH - 40) / Math.max(1, ns.length);
@@ -46,12 +48,12 @@ function renderPanel(panel: Panel, x0: number, y0: number): string[] {
       const bx = gx + i * barWidth;
       parts.push(
         `<rect x="${bx.toFixed(1)}" y="${(baseline - h).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLOURS[i % COLOURS.length]}"><title>${xmlEscape(
-          `${series.label}, N=${n}: ${label(value, panel.unit)} ${panel.unit}`,
+          `${series.label}, ${n}: ${label(value, panel.unit)} ${panel.unit}`,
         )}</title></rect>`,
         `<text x="${(bx + barWidth / 2 - 1).toFixed(1)}" y="${(baseline - h - 4).toFixed(1)}" class="value">${xmlEscape(label(value, panel.unit))}</text>`,
       );
     });
-    parts.push(`<text x="${(gx + (barWidth * panel.series.length) / 2).toFixed(1)}" y="${baseline + 16}" class="axis">N=${n}</text>`);
+    parts.push(`<text x="${(gx + (barWidth * panel.series.length) / 2).toFixed(1)}" y="${baseline + 16}" class="axis">${xmlEscape(n)}</text>`);
   });
   return parts;
 }

@@ -28,6 +28,8 @@ import { parseWorkersOptions, workerCounts, USAGE } from "./options.js";
 import type { Point } from "./point.js";
 import { blockingScenario, throughputScenario, BLOCK_MS } from "./scenarios.js";
 import { formatPointTable, groupPoints } from "./table.js";
+import { poolScenario, type PoolReport } from "./pool-scenario.js";
+import { formatPoolReport } from "./pool-table.js";
 import { renderWorkersChart, type Panel } from "./chart.js";
 
 function machine(): string {
@@ -50,8 +52,13 @@ function panel(points: readonly Point[], scenario: string, title: string, unit: 
   return {
     title,
     unit,
-    series: servers.map((server) => ({ label: SERVER_LABEL[server], values: new Map(own.filter((p) => p.server === server).map((p) => [p.workers, value(p)])) })),
+    series: servers.map((server) => ({ label: SERVER_LABEL[server], values: new Map(own.filter((p) => p.server === server).map((p) => [`N=${p.workers}`, value(p)])) })),
   };
+}
+
+function poolPanel(pool: PoolReport | undefined, title: string, unit: string, value: (p: Point) => number): Panel | undefined {
+  if (pool === undefined || "skipped" in pool) return undefined;
+  return { title: `PostgreSQL, workers×pool vs limit ${pool.limit}: ${title}`, unit, series: [{ label: "node:http", values: new Map(pool.points.map((p) => [`${p.workers}×${p.extra.poolSize}`, value(p)])) }] };
 }
 
 async function main(): Promise<number> {
@@ -72,8 +79,10 @@ async function main(): Promise<number> {
   );
   const log = (line: string): void => console.log(line);
   const points: Point[] = [];
+  let pool: PoolReport | undefined;
   if (options.scenarios.includes("throughput")) points.push(...(await throughputScenario(tool, options, log)));
   if (options.scenarios.includes("blocking")) points.push(...(await blockingScenario(tool, options, log)));
+  if (options.scenarios.includes("postgres")) pool = await poolScenario(tool, options, log);
 
   console.log("");
   for (const group of groupPoints(points)) {
@@ -84,19 +93,22 @@ async function main(): Promise<number> {
   const generatorShare = generatorShares.length === 0 ? NaN : generatorShares.reduce((a, b) => a + b, 0) / generatorShares.length;
   const shareLine = `load generator: ${tool} on core ${generatorCore} of ${cores}, on average ${Math.round(generatorShare * 100)}% of that core (${Math.round((generatorShare / cores) * 100)}% of the machine) — the workers had the rest`;
   if (points.length > 0) console.log(shareLine);
+  if (pool !== undefined) console.log("\n" + formatPoolReport(pool));
   const errors = points.reduce((sum, p) => sum + p.errors, 0);
   if (errors > 0) console.log(`\nWARNING: ${errors} errors (non-2xx or socket errors) in the HTTP scenarios`);
 
   const date = new Date().toISOString();
   const stem = resultStem(options.quick);
   mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
-  const report = { date, machine: machine(), cores, tool, placement, generatorCore, generatorShare, options, points };
+  const report = { date, machine: machine(), cores, tool, placement, generatorCore, generatorShare, options, points, pool };
   writeFileSync(`${stem}.json`, JSON.stringify(report, null, 2) + "\n");
   const panels = [
     panel(points, "throughput", "bookstore GET /books?limit=20", "req/s", (p) => p.rps),
     panel(points, "throughput", "total RSS, master + workers", "MB", (p) => p.totalRssMB),
     panel(points, "blocking", `GET /hello p99 beside a ${BLOCK_MS} ms blocking route`, "ms", (p) => p.p99Ms),
     panel(points, "blocking", `GET /hello beside a ${BLOCK_MS} ms blocking route`, "req/s", (p) => p.rps),
+    poolPanel(pool, "req/s", "req/s", (p) => p.rps),
+    poolPanel(pool, "503 responses", "count", (p) => p.errors),
   ].filter((p): p is Panel => p !== undefined);
   if (panels.length > 0) {
     writeFileSync(
