@@ -27,6 +27,8 @@ export interface ServeSpec {
   port: number;
   /** Added to the environment (the workers inherit it). */
   env?: Record<string, string>;
+  /** The CLI script; default {@link CLI} (tests pass a compilation of their own). */
+  cli?: string;
 }
 
 /** A running `laminar serve`. */
@@ -71,7 +73,7 @@ function exitOf(child: ChildProcess): Promise<void> {
  * @throws when it exits early or is not ready within `timeoutMs`, with its output
  */
 export async function serve(spec: ServeSpec, timeoutMs = 30_000): Promise<ServedTree> {
-  const args = [CLI, "serve", spec.target, "--workers", String(spec.workers), "--server", spec.server, "--host", "127.0.0.1", "--port", String(spec.port), "--log-level", "warn"];
+  const args = [spec.cli ?? CLI, "serve", spec.target, "--workers", String(spec.workers), "--server", spec.server, "--host", "127.0.0.1", "--port", String(spec.port), "--log-level", "warn"];
   const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, NODE_ENV: "production", ...spec.env }, stdio: ["ignore", "pipe", "pipe"] });
   let text = "";
   child.stdout!.on("data", (chunk: Buffer) => (text += chunk));
