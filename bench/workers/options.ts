@@ -4,6 +4,7 @@
  * @module
  */
 import { cpus } from "node:os";
+import { parseArgs } from "node:util";
 import type { ToolName } from "../load-generator.js";
 
 /** The scenarios the bench can run. */
@@ -58,64 +59,51 @@ function list<T extends string>(flag: string, value: string | undefined, allowed
 }
 
 /**
- * Parses the arguments after the script name.
+ * Parses the arguments after the script name (node's `util.parseArgs`, strict: an unknown flag or a
+ * missing value is an error).
  *
  * @throws with a message naming the bad flag
  */
 export function parseWorkersOptions(argv: readonly string[], cores = cpus().length, env: NodeJS.ProcessEnv = process.env): WorkersOptions {
-  const quick = argv.includes("--quick");
-  const options: WorkersOptions = {
-    quick,
-    tool: undefined,
-    maxWorkers: 2 * cores,
-    servers: ["node", "uws"],
-    scenarios: quick ? ["throughput", "blocking"] : [...SCENARIOS],
-    samples: quick ? 1 : 3,
-    duration: quick ? 1 : 3,
-    connections: 64,
-    postgresUrl: env.BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test",
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = (): string | undefined => argv[++i];
-    switch (flag) {
-      case "--quick":
-        break;
-      case "--tool": {
-        const tool = value();
-        if (tool !== "wrk" && tool !== "autocannon") throw new Error(`--tool takes wrk or autocannon, got ${tool ?? "nothing"}`);
-        options.tool = tool;
-        break;
-      }
-      case "--max-workers":
-        options.maxWorkers = positiveInteger(flag, value());
-        break;
-      case "--servers":
-        options.servers = list(flag, value(), ["node", "uws"] as const);
-        break;
-      case "--scenarios":
-        options.scenarios = list(flag, value(), SCENARIOS);
-        break;
-      case "--samples":
-        options.samples = positiveInteger(flag, value());
-        break;
-      case "--duration":
-        options.duration = positiveInteger(flag, value());
-        break;
-      case "--connections":
-        options.connections = positiveInteger(flag, value());
-        break;
-      case "--postgres": {
-        const url = value();
-        if (url === undefined || !/^postgres(ql)?:\/\//.test(url)) throw new Error(`--postgres takes a postgres:// URL, got ${url ?? "nothing"}`);
-        options.postgresUrl = url;
-        break;
-      }
-      default:
-        throw new Error(`unknown option ${flag}\n${USAGE}`);
-    }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: "boolean" },
+        tool: { type: "string" },
+        "max-workers": { type: "string" },
+        servers: { type: "string" },
+        scenarios: { type: "string" },
+        samples: { type: "string" },
+        duration: { type: "string" },
+        connections: { type: "string" },
+        postgres: { type: "string" },
+      },
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
-  return options;
+  const text = (name: string): string | undefined => values[name] as string | undefined;
+  const quick = values.quick === true;
+  const tool = text("tool");
+  if (tool !== undefined && tool !== "wrk" && tool !== "autocannon") throw new Error(`--tool takes wrk or autocannon, got ${tool}`);
+  const postgres = text("postgres");
+  if (postgres !== undefined && !/^postgres(ql)?:\/\//.test(postgres)) throw new Error(`--postgres takes a postgres:// URL, got ${postgres}`);
+  const integer = (name: string, fallback: number): number => (text(name) === undefined ? fallback : positiveInteger(`--${name}`, text(name)));
+  return {
+    quick,
+    tool,
+    maxWorkers: integer("max-workers", 2 * cores),
+    servers: text("servers") === undefined ? ["node", "uws"] : list("--servers", text("servers"), ["node", "uws"] as const),
+    scenarios: text("scenarios") === undefined ? (quick ? ["throughput", "blocking"] : [...SCENARIOS]) : list("--scenarios", text("scenarios"), SCENARIOS),
+    samples: integer("samples", quick ? 1 : 3),
+    duration: integer("duration", quick ? 1 : 3),
+    connections: integer("connections", 64),
+    postgresUrl: postgres ?? env.BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test",
+  };
 }
 
 /** The worker counts a run measures: 1 … max, or with `--quick` 1, the cores and max. */

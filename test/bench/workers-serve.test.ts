@@ -5,6 +5,7 @@
  * no process behind. On node:http, and on uWS when it loads. No timing asserts.
  */
 import t from "tap";
+import { existsSync } from "node:fs";
 import { request } from "undici";
 import { compileForMaster, freePort, pollPids, SERVERS, uwsUnavailable } from "../lib/supervisor/master-harness.js";
 import { serve } from "../../bench/workers/serve-master.js";
@@ -13,14 +14,8 @@ import { watchTree } from "../../bench/workers/tree-stats.js";
 t.setTimeout(55_000);
 const build = compileForMaster(t, ["lib/cli/bin.ts", "bench/workers/blocking-app.ts"]);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** A process that has exited and been reaped has no /proc entry. */
+const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
 
 for (const server of SERVERS) {
   t.test(`laminar serve --workers 2 --server ${server}: workers found, measured and stopped`, { skip: server === "uws" ? uwsUnavailable : false }, async (t) => {

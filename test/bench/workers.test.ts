@@ -36,7 +36,8 @@ t.test("options: defaults follow the cores; --quick is small; bad flags are name
   t.throws(() => parseWorkersOptions(["--samples", "1.5"]), /--samples/);
   t.throws(() => parseWorkersOptions(["--postgres", "mysql://x"]), /--postgres takes a postgres:\/\/ URL/);
   t.throws(() => parseWorkersOptions(["--tool", "ab"]), /--tool takes wrk or autocannon/);
-  t.throws(() => parseWorkersOptions(["--fast"]), /unknown option --fast/);
+  t.throws(() => parseWorkersOptions(["--fast"]), /Unknown option '--fast'[\s\S]*usage:/);
+  t.throws(() => parseWorkersOptions(["--samples"]), /--samples/, "a flag without its value");
 });
 
 function raw(rps: number, p99: number, workerRss: number[], master: number, errors = 0): RawSample {
