@@ -48,8 +48,8 @@ function positiveInteger(name: string, value: number | string | undefined, fallb
 }
 
 /** Parses a database URL; throws a TypeError naming the accepted forms for anything else. */
-export function parseDatabaseUrl(url: string, pool: { poolSize: number; poolTimeoutMs: number }): StoreLocation {
-  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: "postgres", url, ...pool };
+export function parseDatabaseUrl(url: string, pool: () => { poolSize: number; poolTimeoutMs: number }): StoreLocation {
+  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: "postgres", url, ...pool() };
   if (/^sqlite:\/\//i.test(url)) return { kind: "sqlite", file: sqlitePath(url) };
   if (/^sqlite:[^/]/i.test(url)) return { kind: "sqlite", file: url.slice("sqlite:".length) };
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1] ?? url.slice(0, 20);
@@ -61,10 +61,11 @@ export function parseDatabaseUrl(url: string, pool: { poolSize: number; poolTime
  * `DATABASE_URL`, else SQLite in `BOOKSTORE_DB` or the default file.
  */
 export function resolveStoreLocation(options: StoreLocationOptions, env: NodeJS.ProcessEnv = process.env): StoreLocation {
-  const pool = {
+  // Read only for PostgreSQL: a stray pool setting does not stop a SQLite bookstore.
+  const pool = () => ({
     poolSize: positiveInteger("DATABASE_POOL_SIZE", options.poolSize ?? env.DATABASE_POOL_SIZE, DEFAULT_POOL_SIZE),
     poolTimeoutMs: positiveInteger("DATABASE_POOL_TIMEOUT_MS", options.poolTimeoutMs ?? env.DATABASE_POOL_TIMEOUT_MS, DEFAULT_POOL_TIMEOUT_MS),
-  };
+  });
   if (options.databaseUrl !== undefined) return parseDatabaseUrl(options.databaseUrl, pool);
   if (options.databaseFile !== undefined) return { kind: "sqlite", file: options.databaseFile };
   if (env.DATABASE_URL !== undefined && env.DATABASE_URL !== "") return parseDatabaseUrl(env.DATABASE_URL, pool);
