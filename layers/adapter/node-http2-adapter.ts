@@ -16,6 +16,10 @@
  *   a streamed body passing it: `receive()` rejects with `BodyTooLargeError`, the client gets a 413
  *   (or a reset, if the response had started) and the stream is closed with NO_ERROR (RFC 9113
  *   §8.1: a server may answer before the request is complete and ask the client to stop sending);
+ * - a request body not complete within requestTimeout (a client trickling DATA frames, or
+ *   sending none: slowloris on a stream): 408 if the response has not started, else the stream is
+ *   reset; the app's `receive()` yields `http.disconnect`. Streams are bounded per connection by
+ *   SETTINGS_MAX_CONCURRENT_STREAMS, so this bounds what one connection can hold;
  * - CONNECT (RFC 9113 §8.5, and RFC 8441's extended CONNECT for WebSockets) is not served: 501;
  * - a stream the client resets (RST_STREAM) is an `http.disconnect` for that request only: a
  *   pending `receive()` gets it, sends become no-ops, other streams go on;
@@ -65,6 +69,8 @@ export interface NodeHttp2AdapterOptions {
   maxBodySize: number;
   /** `:path` longer than this: 414. */
   maxUrlLength: number;
+  /** Time allowed to receive a request's complete body, ms; past it: 408. 0 disables. Default 0. */
+  requestTimeout?: number;
   /** Lifespan state; each request's `scope.state` is a shallow copy. Omitted: `{}` per request. */
   state?: Record<string, unknown>;
   /**
@@ -102,6 +108,7 @@ export class NodeHttp2Adapter {
   readonly logger: Logger;
   readonly maxBodySize: number;
   readonly maxUrlLength: number;
+  readonly requestTimeout: number;
   readonly state: Record<string, unknown> | undefined;
   readonly observer: Http2StreamObserver | undefined;
 
@@ -110,6 +117,7 @@ export class NodeHttp2Adapter {
     this.logger = options.logger;
     this.maxBodySize = options.maxBodySize;
     this.maxUrlLength = options.maxUrlLength;
+    this.requestTimeout = options.requestTimeout ?? 0;
     this.state = options.state;
     this.observer = options.observer;
     this.handle = this.handle.bind(this);
@@ -134,6 +142,7 @@ export class NodeHttp2Adapter {
       respondError(stream, 413, undefined);
       return;
     }
+    if (this.requestTimeout > 0 && !stream.endAfterHeaders) exchange.bodyTimer = setTimeout(bodyTimedOut, this.requestTimeout, exchange);
     void runApp(this.app, scope, exchange);
   }
 }
@@ -193,6 +202,8 @@ class Http2Exchange {
   sent = 0;
   /** Waiting for one loop turn after the body's end, to tell a real END_STREAM from a reset. */
   confirming = false;
+  /** Bounds the time to receive the body (see {@link NodeHttp2AdapterOptions.requestTimeout}). */
+  bodyTimer: NodeJS.Timeout | undefined = undefined;
   private pendingResolve: ((event: ReceiveEvent) => void) | null = null;
   private pendingReject: ((err: unknown) => void) | null = null;
   private drainResolve: (() => void) | null = null;
@@ -296,6 +307,7 @@ class Http2Exchange {
 
   private finishBody(): void {
     this.bodyState = BODY_DONE;
+    this.clearBodyTimer();
     const stream = this.stream;
     stream.removeListener("readable", onStreamReadable);
     stream.removeListener("end", onStreamEnd);
@@ -326,8 +338,41 @@ class Http2Exchange {
     });
   }
 
+  clearBodyTimer(): void {
+    if (this.bodyTimer !== undefined) clearTimeout(this.bodyTimer);
+    this.bodyTimer = undefined;
+  }
+
+  /**
+   * The body was not complete within requestTimeout. Whether it is complete is read from the
+   * readable side's `ended` flag (END_STREAM pushed, perhaps not yet read by the app): node has no
+   * public flag for "ended but not consumed", and an app slow to read a body that did arrive must
+   * not get a 408.
+   */
+  bodyTimedOut(): void {
+    this.bodyTimer = undefined;
+    const stream = this.stream;
+    const readable = (stream as unknown as { _readableState?: { ended?: boolean } })._readableState;
+    if (stream.closed || stream.destroyed || stream.readableEnded || readable?.ended === true) return;
+    this.adapter.logger.debug({ timeout: this.adapter.requestTimeout }, "http2 request body timed out");
+    const wasDropped = this.dropped;
+    this.dropped = true;
+    if (!wasDropped) {
+      if (!this.headWritten) respondError(stream, 408, undefined);
+      else stream.close(this.responseState === RESPONSE_COMPLETE ? NGHTTP2_NO_ERROR : constants.NGHTTP2_CANCEL);
+    }
+    const resolve = this.pendingResolve;
+    if (resolve !== null && !this.confirming) {
+      this.pendingResolve = null;
+      this.pendingReject = null;
+      this.finishBody();
+      resolve(DISCONNECT);
+    }
+  }
+
   /** The stream closed (response done, reset, or session gone). */
   closed(): void {
+    this.clearBodyTimer();
     const stream = this.stream;
     const clientReset = this.responseState !== RESPONSE_COMPLETE && stream.rstCode !== NGHTTP2_NO_ERROR && !this.dropped;
     if (clientReset) this.dropped = true;
@@ -482,6 +527,9 @@ function onStreamDrain(this: StreamWithExchange): void {
 }
 function confirmEnd(exchange: Http2Exchange): void {
   exchange.confirmEnd();
+}
+function bodyTimedOut(exchange: Http2Exchange): void {
+  exchange.bodyTimedOut();
 }
 
 // --- headers -----------------------------------------------------------------------------------

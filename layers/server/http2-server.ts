@@ -14,6 +14,7 @@
  * - `maxHeaderSize` → SETTINGS_MAX_HEADER_LIST_SIZE, enforced by nghttp2 (the stream is refused,
  *   RST_STREAM; HTTP/2 has no 431 once HPACK decoding failed);
  * - `maxUrlLength` → 414 on a longer `:path`; `maxBodySize` → 413 (see the adapter);
+ * - `requestTimeout` → the time a stream may take to deliver its whole request body (408);
  * - `keepAliveTimeout` → the idle timeout: GOAWAY once a connection has had no open stream that
  *   long; `headersTimeout` → the TLS handshake timeout;
  * - {@link Http2ServerOptions.maxConcurrentStreams} → SETTINGS_MAX_CONCURRENT_STREAMS (default 100,
@@ -106,6 +107,7 @@ export class Http2Server implements ConnectionServer {
       logger,
       maxBodySize: limits.maxBodySize,
       maxUrlLength: limits.maxUrlLength,
+      requestTimeout: limits.requestTimeout,
       state: options.state,
       observer: guard,
     });

@@ -257,6 +257,35 @@ t.test("client resets mid-request-body: receive() yields http.disconnect, later 
   t.equal(other.body.toString(), "other");
 });
 
+t.test("a request body not complete within requestTimeout: 408, and the app's receive() yields http.disconnect", async (t) => {
+  const seen = deferred<string[]>();
+  const app: App = async (_scope, receive, send) => {
+    const events: string[] = [];
+    for (;;) {
+      const event = await receive();
+      events.push(event.type === "http.request" ? `chunk:${event.moreBody}` : event.type);
+      if (event.type !== "http.request" || !event.moreBody) break;
+    }
+    seen.resolve(events);
+    await send({ type: "http.response.start", status: 200, headers: [] });
+    await send({ type: "http.response.body", body: "too late" });
+  };
+  const { url } = await start(t, app, { requestTimeout: 100 });
+  const session = await h2connect(url);
+  t.teardown(() => session.close());
+  const stream = session.request({ ":method": "POST", ":path": "/" });
+  stream.on("error", () => {});
+  let status = 0;
+  stream.on("response", (h) => (status = Number(h[":status"])));
+  stream.resume();
+  stream.write("abc"); // and never the rest: the stream stays open
+  await new Promise((resolve) => stream.on("close", resolve));
+  t.equal(status, 408);
+  t.same(await seen.promise, ["chunk:true", "http.disconnect"]);
+  const ok = await h2request(session, { ":method": "POST" }, "whole");
+  t.equal(ok.status, 200, "a complete body on the same connection is served");
+});
+
 t.test("client resets mid-response: the blocked send() resolves, later sends resolve, the app finishes", async (t) => {
   const finished = deferred<string>();
   const blocked = deferred<void>();

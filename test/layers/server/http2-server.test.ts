@@ -24,6 +24,19 @@ import { FRAME, frame, getHeaderBlock, goawayCode, parseFrames, rawH2 } from "./
 const run = promisify(execFile);
 t.setTimeout(50_000);
 
+/** A reason to skip, or false when `command` runs here. */
+function missing(command: string, args: string[], why: string): string | false {
+  try {
+    execFileSync(command, args, { stdio: "ignore" });
+    return false;
+  } catch {
+    return why;
+  }
+}
+const noCurl = missing("curl", ["--version"], "curl not installed");
+const noH2load = missing("h2load", ["--version"], "h2load not installed (Debian package nghttp2-client)");
+const material = makeCertificate(t.testdir());
+
 async function start(t: Test, app: App, options: ListenOptions = {}, serverOptions: Http2ServerOptions = {}): Promise<ListeningAddress> {
   const server = new Http2Server({ logger: silentLogger, ...serverOptions });
   const address = await server.listen(app, { host: "127.0.0.1", port: 0, logger: silentLogger, ...options });
@@ -78,13 +91,8 @@ t.test("a stream reset by the client is a disconnect for that request only", asy
   t.equal(other.body.toString(), "fine", "the connection and its other streams go on");
 });
 
-t.test("TLS: h2 by ALPN, HTTP/1.1 for clients that do not offer it, the same app", async (t) => {
-  const material = makeCertificate(t.testdir());
-  if (typeof material === "string") {
-    t.skip(material);
-    return;
-  }
-  const { key, cert, certFile } = material;
+t.test("TLS: h2 by ALPN, HTTP/1.1 for clients that do not offer it, the same app", { skip: typeof material === "string" ? material : false }, async (t) => {
+  const { key, cert, certFile } = material as Exclude<typeof material, string>;
   const app: App = async (scope, _receive, send) => {
     const s = scope as HttpScope;
     await send({ type: "http.response.start", status: 200, headers: [["content-type", "application/json"]] });
@@ -106,20 +114,17 @@ t.test("TLS: h2 by ALPN, HTTP/1.1 for clients that do not offer it, the same app
   const viaH1 = await request(`${url}/`, { dispatcher: h1Agent });
   t.same(await viaH1.body.json(), { version: "1.1", scheme: "https" }, "a client offering only http/1.1 is served HTTP/1.1");
 
-  const curlH2 = await curl(["--http2", "--cacert", certFile, `${url}/`]);
-  if (curlH2 === null) t.comment("curl not available; its cases skipped");
-  else t.same(JSON.parse(curlH2), { version: "2", scheme: "https" }, "curl --http2");
-  const curlH1 = await curl(["--http1.1", "--cacert", certFile, `${url}/`]);
-  if (curlH1 !== null) t.same(JSON.parse(curlH1), { version: "1.1", scheme: "https" }, "curl --http1.1");
-});
-
-t.test("h2c with prior knowledge, by curl", async (t) => {
-  const { url } = await start(t, echoApp);
-  const out = await curl(["--http2-prior-knowledge", "-d", "posted", `${url}/p?q=1`]);
-  if (out === null) {
-    t.skip("curl not available");
+  if (noCurl !== false) {
+    t.comment(`${noCurl}: its cases skipped`);
     return;
   }
+  t.same(JSON.parse(await curl(["--http2", "--cacert", certFile, `${url}/`])), { version: "2", scheme: "https" }, "curl --http2");
+  t.same(JSON.parse(await curl(["--http1.1", "--cacert", certFile, `${url}/`])), { version: "1.1", scheme: "https" }, "curl --http1.1");
+});
+
+t.test("h2c with prior knowledge, by curl", { skip: noCurl }, async (t) => {
+  const { url } = await start(t, echoApp);
+  const out = await curl(["--http2-prior-knowledge", "-d", "posted", `${url}/p?q=1`]);
   const scope = JSON.parse(out);
   t.equal(scope.httpVersion, "2");
   t.equal(scope.body, "posted");
@@ -199,13 +204,7 @@ for (const flood of floods) {
   });
 }
 
-t.test("h2load: a bounded load run over h2c completes every request", async (t) => {
-  try {
-    execFileSync("h2load", ["--version"], { stdio: "ignore" });
-  } catch {
-    t.skip("h2load not installed (Debian package nghttp2-client)");
-    return;
-  }
+t.test("h2load: a bounded load run over h2c completes every request", { skip: noH2load }, async (t) => {
   const { url } = await start(t, echoApp);
   const { stdout } = await run("h2load", ["-n", "2000", "-c", "4", "-m", "10", `${url}/load`], { timeout: 30_000 });
   t.match(stdout, /requests: 2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed, 0 errored/);
@@ -224,15 +223,10 @@ async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 2000 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
-/** curl's body output, or null when curl is not installed. */
-async function curl(args: string[]): Promise<string | null> {
-  try {
-    const { stdout } = await run("curl", ["-s", "--fail-with-body", "--max-time", "10", ...args]);
-    return stdout;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw err;
-  }
+/** curl's body output (run without blocking the event loop: the server is in this process). */
+async function curl(args: string[]): Promise<string> {
+  const { stdout } = await run("curl", ["-s", "--fail-with-body", "--max-time", "10", ...args]);
+  return stdout;
 }
 
 function makeCertificate(dir: string): { key: Buffer; cert: Buffer; certFile: string } | string {
