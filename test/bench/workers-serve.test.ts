@@ -12,7 +12,8 @@ import { serve } from "../../bench/workers/serve-master.js";
 import { watchTree } from "../../bench/workers/tree-stats.js";
 
 t.setTimeout(55_000);
-const build = compileForMaster(t, ["lib/cli/bin.ts", "bench/workers/blocking-app.ts"]);
+// The same list as test/examples/shared-state/workers.test.ts: one compilation serves both files.
+const build = compileForMaster(t, ["bench/workers/blocking-app.ts", "examples/shared-state/app.ts", "lib/cli/bin.ts"]);
 
 /** A process that has exited and been reaped has no /proc entry. */
 const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);

@@ -55,7 +55,8 @@ async function readCount(port: number, store: string): Promise<Visit> {
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
 
 t.setTimeout(55_000);
-const build = compileForMaster(t, ["examples/shared-state/app.ts"]);
+// The same list as test/bench/workers-serve.test.ts: one compilation serves both files.
+const build = compileForMaster(t, ["bench/workers/blocking-app.ts", "examples/shared-state/app.ts", "lib/cli/bin.ts"]);
 const redisAvailable = await redisUp();
 
 t.test("a visit counter under --workers 2: memory is per worker, SQLite and Redis are shared", async (t) => {
