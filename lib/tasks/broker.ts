@@ -102,6 +102,14 @@ export interface WorkerInfo {
   running: { id: string; task: string; startedAt: number }[];
 }
 
+/**
+ * How many revocations a broker remembers by default; past it the oldest are forgotten (a task id
+ * revoked that long ago is no longer refused). Celery's workers keep the same number
+ * (`celery/worker/state.py`: `REVOKES_MAX = 50000`), in memory; laminar's brokers keep them where the
+ * workers share them, so without a bound the set would grow for as long as the broker lives.
+ */
+export const DEFAULT_MAX_REVOCATIONS = 50_000;
+
 /** A revocation, in the order brokers recorded them. */
 export interface Revocation {
   /** Increasing: a worker polls `revocations(lastSeq)`. */
@@ -134,7 +142,8 @@ export interface Broker {
   deadLetters(limit: number): Promise<DeadLetter[]>;
   /**
    * Revokes a task id: a waiting message with that id is removed and never delivered, and one
-   * published later with it is dropped too. `terminate` asks workers running it to stop it.
+   * published later with it is dropped too. `terminate` asks workers running it to stop it. Brokers
+   * remember the newest `maxRevocations` (an option of each; {@link DEFAULT_MAX_REVOCATIONS}).
    */
   revoke(taskId: string, options?: { terminate?: boolean }): Promise<void>;
   /** True when `taskId` was revoked. */

@@ -21,6 +21,7 @@ import type {
   Revocation,
   WorkerInfo,
 } from "../broker.js";
+import { DEFAULT_MAX_REVOCATIONS } from "../broker.js";
 import type { TaskMessage } from "../message.js";
 import { clampPriority, TopN } from "../broker-support/delivery-order.js";
 import { decodeMessage as decode, dueAt, encodeMessage as encode } from "../broker-support/message-codec.js";
@@ -29,6 +30,8 @@ import { decodeMessage as decode, dueAt, encodeMessage as encode } from "../brok
 export interface MemoryBrokerOptions {
   /** The clock (epoch ms); tests pass a fake one to move ETAs and leases forward without sleeping. */
   now?: () => number;
+  /** Revocations remembered, oldest forgotten first; default {@link DEFAULT_MAX_REVOCATIONS}. */
+  maxRevocations?: number;
 }
 
 /** One stored message. `availableAt` is its due time, or the end of its lease while leased. */
@@ -80,8 +83,11 @@ export class MemoryBroker implements Broker {
   private revocationSeq = 0;
   private closed = false;
 
+  private readonly maxRevocations: number;
+
   constructor(options: MemoryBrokerOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.maxRevocations = options.maxRevocations ?? DEFAULT_MAX_REVOCATIONS;
   }
 
   async publish(message: TaskMessage): Promise<void> {
@@ -170,6 +176,11 @@ export class MemoryBroker implements Broker {
     const revocation: Revocation = { seq: ++this.revocationSeq, taskId, terminate: options.terminate === true };
     this.revoked.set(taskId, revocation);
     this.revocationLog.push(revocation);
+    while (this.revocationLog.length > this.maxRevocations) {
+      const oldest = this.revocationLog.shift()!;
+      // An id revoked again since is still revoked: only its newest revocation counts.
+      if (this.revoked.get(oldest.taskId) === oldest) this.revoked.delete(oldest.taskId);
+    }
     const now = this.now();
     for (const queue of this.queues.values()) {
       for (const entry of queue.values()) {

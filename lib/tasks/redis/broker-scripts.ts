@@ -10,7 +10,7 @@
  * | `laminar.delayed.messages` | hash | id → `list \0 queue \0 envelope` |
  * | `laminar.deliveries` | hash | envelope delivery_tag → deliveries so far |
  * | `laminar.queues` | set | queue names published to (for `stats`) |
- * | `laminar.revoked` | set | revoked task ids; `laminar.revocations` zset seq → `seq:terminate:id`; `laminar.revoke.seq` |
+ * | `laminar.revoked` | set | revoked task ids; `laminar.revocations` zset seq → `seq:terminate:id`; `laminar.revoke.seq`; `laminar.revoked.seq` hash id → its newest seq |
  * | `laminar.dead` | list | dead letters (JSON), newest first; `laminar.dead.count` hash queue → n |
  * | `laminar.workers` | hash | worker id → WorkerInfo JSON |
  * | `laminar.lock.<name>`, `laminar.once.<key>` | string | locks and claims |
@@ -276,12 +276,29 @@ end
 return out
 `);
 
-/** ARGV: prefix, task id, terminate (0/1), only if new (0/1). Returns the revocation's seq (0: already revoked, not recorded again). */
+/**
+ * ARGV: prefix, task id, terminate (0/1), only if new (0/1), max revocations kept. Returns the
+ * revocation's seq (0: already revoked, not recorded again). Past the maximum the oldest revocations
+ * are forgotten; an id revoked again since keeps its newer one (`laminar.revoked.seq`).
+ */
 export const REVOKE = new LuaScript(`${PRELUDE}
 if ARGV[4] == '1' and redis.call('SISMEMBER', P .. 'laminar.revoked', ARGV[2]) == 1 then return 0 end
 local seq = redis.call('INCR', P .. 'laminar.revoke.seq')
+local revs = P .. 'laminar.revocations'
 redis.call('SADD', P .. 'laminar.revoked', ARGV[2])
-redis.call('ZADD', P .. 'laminar.revocations', seq, seq .. ':' .. ARGV[3] .. ':' .. ARGV[2])
+redis.call('HSET', P .. 'laminar.revoked.seq', ARGV[2], seq)
+redis.call('ZADD', revs, seq, seq .. ':' .. ARGV[3] .. ':' .. ARGV[2])
+local over = redis.call('ZCARD', revs) - tonumber(ARGV[5])
+if over > 0 then
+  local old = redis.call('ZPOPMIN', revs, over)
+  for i = 1, #old, 2 do
+    local s, id = string.match(old[i], '^(%d+):%d:(.*)$')
+    if id and redis.call('HGET', P .. 'laminar.revoked.seq', id) == s then
+      redis.call('SREM', P .. 'laminar.revoked', id)
+      redis.call('HDEL', P .. 'laminar.revoked.seq', id)
+    end
+  end
+end
 return seq
 `);
 

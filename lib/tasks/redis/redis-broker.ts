@@ -31,6 +31,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { BrokerUnavailable } from "../../errors.js";
 import type { Broker, DeadLetter, Delivery, QueueStats, ReleaseOptions, ReserveOptions, Revocation, WorkerInfo } from "../broker.js";
+import { DEFAULT_MAX_REVOCATIONS } from "../broker.js";
 import { encodeMessage } from "../broker-support/message-codec.js";
 import type { TaskMessage } from "../message.js";
 import { ACK, ACQUIRE_LOCK, CLAIM, DEAD_LETTER, DEFER, EXTEND, PUBLISH, RELEASE, RELEASE_LOCK, RESERVE, REVOKE, STATS } from "./broker-scripts.js";
@@ -63,6 +64,8 @@ export interface RedisBrokerOptions {
    * so the `unacked_index` scores mean the same to both (see `broker-scripts.ts`).
    */
   kombuVisibilityTimeoutMs?: number;
+  /** Revocations remembered, oldest forgotten first; default {@link DEFAULT_MAX_REVOCATIONS}. */
+  maxRevocations?: number;
 }
 
 /** The longest one BRPOP blocks: a reserve re-checks lapsed leases and due ETAs at least this often. */
@@ -90,6 +93,7 @@ export class RedisBroker implements Broker {
   private closed = false;
   private readonly pidbox: boolean;
   private readonly etaOnQueue: boolean;
+  private readonly maxRevocations: number;
   private pidboxListener: Redis | undefined;
 
   constructor(options: RedisBrokerOptions = {}) {
@@ -102,6 +106,7 @@ export class RedisBroker implements Broker {
     this.kombuVtMs = options.kombuVisibilityTimeoutMs ?? 3_600_000;
     this.pidbox = options.pidbox ?? true;
     this.etaOnQueue = options.etaOnQueue === true;
+    this.maxRevocations = options.maxRevocations ?? DEFAULT_MAX_REVOCATIONS;
   }
 
   async publish(message: TaskMessage): Promise<void> {
@@ -200,7 +205,7 @@ export class RedisBroker implements Broker {
   async revoke(taskId: string, options: { terminate?: boolean } = {}): Promise<void> {
     this.checkOpen();
     const terminate = options.terminate === true;
-    await REVOKE.run(this.redis, [this.prefix, String(taskId), terminate ? 1 : 0, 0]);
+    await REVOKE.run(this.redis, [this.prefix, String(taskId), terminate ? 1 : 0, 0, this.maxRevocations]);
     if (this.pidbox) await this.redis.publish(this.pidboxChannel(), encodePidboxRevoke(String(taskId), terminate, this.now()));
   }
 
@@ -385,7 +390,7 @@ export class RedisBroker implements Broker {
       const revoke = decodePidboxRevoke(text);
       if (!revoke || this.closed) return;
       for (const taskId of revoke.taskIds) {
-        void REVOKE.run(this.redis, [this.prefix, taskId, revoke.terminate ? 1 : 0, 1]).catch(() => undefined);
+        void REVOKE.run(this.redis, [this.prefix, taskId, revoke.terminate ? 1 : 0, 1, this.maxRevocations]).catch(() => undefined);
       }
     });
     // ioredis subscribes again after a reconnect.

@@ -29,6 +29,7 @@ import type {
   Revocation,
   WorkerInfo,
 } from "../broker.js";
+import { DEFAULT_MAX_REVOCATIONS } from "../broker.js";
 import { clampPriority, TopN } from "../broker-support/delivery-order.js";
 import { decodeMessage, dueAt, encodeMessage } from "../broker-support/message-codec.js";
 import { BrokerUnavailable } from "../../errors.js";
@@ -42,6 +43,8 @@ export type SqliteBrokerOptions = SqliteSource &
   SqliteOpenOptions & {
     /** The clock (epoch ms). Tests pass a fake one; processes sharing a file must use the real one. */
     now?: () => number;
+    /** Revocations remembered, oldest forgotten first; default {@link DEFAULT_MAX_REVOCATIONS}. */
+    maxRevocations?: number;
   };
 
 interface DueRow {
@@ -93,6 +96,7 @@ export class SqliteBroker implements Broker {
     | "deadList"
     | "revokeInsert"
     | "revokeDelete"
+    | "revokeTrim"
     | "revocations"
     | "stats"
     | "deadStats"
@@ -107,11 +111,13 @@ export class SqliteBroker implements Broker {
     Stmt
   >;
   private readonly writes: WriteQueue;
+  private readonly maxRevocations: number;
 
   constructor(options: SqliteBrokerOptions) {
     this.opened = openTaskDatabase(options, options);
     this.db = this.opened.db;
     this.now = options.now ?? Date.now;
+    this.maxRevocations = options.maxRevocations ?? DEFAULT_MAX_REVOCATIONS;
     const db = this.db;
     const p = (sql: string): Stmt => db.prepare(sql);
     this.s = {
@@ -142,6 +148,9 @@ export class SqliteBroker implements Broker {
       // A message leased now stays until its worker acks it (the worker sees the revocation and
       // records REVOKED); a lapsed one is deleted here, and `reserve` drops any that lapse later.
       revokeDelete: p("DELETE FROM messages WHERE id = ? AND (lease_id IS NULL OR available_at <= ?)"),
+      // seq is AUTOINCREMENT, one per revocation: everything `max` or more behind the newest goes. An
+      // id revoked again keeps its newer row, so it stays revoked.
+      revokeTrim: p("DELETE FROM revocations WHERE seq <= ?"),
       revocations: p("SELECT seq, task_id AS taskId, terminate FROM revocations WHERE seq > ? ORDER BY seq"),
       stats: p(
         `SELECT queue, SUM(available_at <= ?) AS ready,
@@ -289,8 +298,10 @@ export class SqliteBroker implements Broker {
   async revoke(taskId: string, options: { terminate?: boolean } = {}): Promise<void> {
     const now = this.now();
     await this.write(() => {
-      this.s.revokeInsert.run(String(taskId), options.terminate === true ? 1 : 0);
+      const { lastInsertRowid } = this.s.revokeInsert.run(String(taskId), options.terminate === true ? 1 : 0);
       this.s.revokeDelete.run(String(taskId), now);
+      const oldestKept = Number(lastInsertRowid) - this.maxRevocations + 1;
+      if (oldestKept > 1) this.s.revokeTrim.run(oldestKept - 1);
     });
   }
 

@@ -58,7 +58,7 @@ if (!up) {
       idleQueueExpiresMs: 60_000,
       maxPriority: 10,
       now: clock.now,
-      control: new MemoryBroker({ now: clock.now }),
+      control: new MemoryBroker({ now: clock.now, maxRevocations: clock.maxRevocations }),
     }),
   );
 }

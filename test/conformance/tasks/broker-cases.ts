@@ -9,10 +9,15 @@ import type { Test } from "tap";
 import type { Broker, Delivery, WorkerInfo } from "../../../lib/tasks/broker.js";
 import type { TaskMessage } from "../../../lib/tasks/message.js";
 
-/** A fake clock the factory must hand to the broker it builds. */
+/** A fake clock, and the revocation bound, the factory must hand to the broker it builds. */
 export interface BrokerClock {
   now: () => number;
+  /** Small, so the bound is testable; no other case revokes this many ids on one broker. */
+  maxRevocations: number;
 }
+
+/** The `maxRevocations` every conformance broker gets. */
+export const CONFORMANCE_MAX_REVOCATIONS = 5;
 
 /** Builds a fresh, empty broker using `clock`. */
 export type MakeBroker = (clock: BrokerClock) => Broker | Promise<Broker>;
@@ -56,7 +61,7 @@ interface Fixture {
 export function brokerConformance(t: Test, name: string, make: MakeBroker): void {
   const setup = async (t: Test): Promise<Fixture> => {
     let time = T0;
-    const broker = await make({ now: () => time });
+    const broker = await make({ now: () => time, maxRevocations: CONFORMANCE_MAX_REVOCATIONS });
     t.teardown(() => broker.close());
     return {
       broker,
@@ -321,6 +326,24 @@ export function brokerConformance(t: Test, name: string, make: MakeBroker): void
     t.same((await f.broker.revocations(all[2]!.seq)).map((r) => r.taskId), ["d"], "a poller sees only what is new");
   });
 
+  t.test(`${name}: only the newest maxRevocations revocations are remembered`, async (t) => {
+    const f = await setup(t);
+    const max = CONFORMANCE_MAX_REVOCATIONS;
+    for (let i = 1; i <= max + 2; i++) await f.broker.revoke(`r${i}`);
+    t.same((await f.broker.revocations(0)).map((r) => r.taskId), ["r3", "r4", "r5", "r6", "r7"], "the oldest two forgotten");
+    t.equal(await f.broker.isRevoked("r1"), false, "r1 is no longer revoked");
+    t.equal(await f.broker.isRevoked("r2"), false);
+    t.equal(await f.broker.isRevoked("r3"), true);
+    await f.broker.publish(makeMessage({ id: "r1" }));
+    t.same(ids(await f.reserve()), ["r1"], "a forgotten id is delivered again");
+    // r3 revoked again: its newer revocation keeps it revoked when its first one is trimmed.
+    await f.broker.revoke("r3", { terminate: true });
+    await f.broker.revoke("r8");
+    t.equal(await f.broker.isRevoked("r3"), true, "re-revoked: still revoked");
+    t.equal(await f.broker.isRevoked("r4"), false, "r4's only revocation was trimmed");
+    t.same((await f.broker.revocations(0)).map((r) => r.taskId), ["r5", "r6", "r7", "r3", "r8"]);
+  });
+
   t.test(`${name}: stats per queue`, async (t) => {
     const f = await setup(t);
     await f.broker.publishMany([
@@ -464,7 +487,7 @@ export function brokerConformance(t: Test, name: string, make: MakeBroker): void
 
   t.test(`${name}: close ends a waiting reserve with []`, async (t) => {
     let time = T0;
-    const broker = await make({ now: () => time });
+    const broker = await make({ now: () => time, maxRevocations: CONFORMANCE_MAX_REVOCATIONS });
     const waiting = broker.reserve({ queues: ["celery"], max: 1, visibilityTimeoutMs: VT, consumer: "c", waitMs: 60_000 });
     await new Promise((resolve) => setTimeout(resolve, 5));
     await broker.close();

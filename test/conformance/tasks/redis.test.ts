@@ -13,7 +13,7 @@ import { REDIS_URL as URL, redisUp, testPrefix as prefixFor } from "../../lib/ta
 if (!(await redisUp())) {
   t.test("Redis conformance", { skip: `no Redis at ${URL}: the Redis broker and backend conformance suites need one` }, () => undefined);
 } else {
-  brokerConformance(t, "RedisBroker", (clock) => new RedisBroker({ url: URL, prefix: prefixFor(t), now: clock.now }));
+  brokerConformance(t, "RedisBroker", (clock) => new RedisBroker({ url: URL, prefix: prefixFor(t), now: clock.now, maxRevocations: clock.maxRevocations }));
   resultBackendConformance(t, "RedisResultBackend", (clock) => new RedisResultBackend({ url: URL, prefix: prefixFor(t), now: clock.now }));
 }
 

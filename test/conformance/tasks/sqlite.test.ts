@@ -17,7 +17,7 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const file = (): string => join(dir, `case-${++n}.db`);
 
-brokerConformance(t, "SqliteBroker", (clock) => new SqliteBroker({ path: file(), now: clock.now }));
+brokerConformance(t, "SqliteBroker", (clock) => new SqliteBroker({ path: file(), now: clock.now, maxRevocations: clock.maxRevocations }));
 resultBackendConformance(t, "SqliteResultBackend", (clock) => new SqliteResultBackend({ path: file(), now: clock.now }));
 
 // A connection opened by the caller: the broker and the backend share it and leave it open.
