@@ -87,3 +87,13 @@ export function reduceSamples(scenario: string, tree: Pick<ServedTree, "spec">, 
     extra,
   };
 }
+
+/**
+ * True when the machine was busy with other work during `point`: with one worker, that worker got
+ * less than 80% of a core; with more, the tree and the load generator together got less than 80%
+ * of the machine. Such a point understates what the workers can do.
+ */
+export function contended(point: Pick<Point, "workers" | "serverCores" | "generatorCpu">, cores: number): boolean {
+  if (point.workers === 1) return point.serverCores < 0.8;
+  return point.serverCores + point.generatorCpu < 0.8 * cores;
+}

@@ -25,7 +25,7 @@ import { chooseTool } from "../load-generator.js";
 import { CAN_PIN } from "../server-process.js";
 import { repoRoot } from "../workloads.js";
 import { parseWorkersOptions, workerCounts, USAGE } from "./options.js";
-import type { Point } from "./point.js";
+import { contended, type Point } from "./point.js";
 import { blockingScenario, throughputScenario, BLOCK_MS } from "./scenarios.js";
 import { formatPointTable, groupPoints } from "./table.js";
 import { poolScenario, type PoolReport } from "./pool-scenario.js";
@@ -94,13 +94,20 @@ async function main(): Promise<number> {
   const shareLine = `load generator: ${tool} on core ${generatorCore} of ${cores}, on average ${Math.round(generatorShare * 100)}% of that core (${Math.round((generatorShare / cores) * 100)}% of the machine) — the workers had the rest`;
   if (points.length > 0) console.log(shareLine);
   if (pool !== undefined) console.log("\n" + formatPoolReport(pool));
+  const busy = points.filter((p) => contended(p, cores));
+  if (busy.length > 0) {
+    console.log(
+      `\nNOTE: the machine was busy with other work during ${busy.length} of ${points.length} points ` +
+        `(${busy.map((p) => `${p.scenario} ${p.server} N=${p.workers}`).join(", ")}): the tree got less CPU than it could use, so those req/s understate it (see srv cores)`,
+    );
+  }
   const errors = points.reduce((sum, p) => sum + p.errors, 0);
   if (errors > 0) console.log(`\nWARNING: ${errors} errors (non-2xx or socket errors) in the HTTP scenarios`);
 
   const date = new Date().toISOString();
   const stem = resultStem(options.quick);
   mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
-  const report = { date, machine: machine(), cores, tool, placement, generatorCore, generatorShare, options, points, pool };
+  const report = { date, machine: machine(), cores, tool, placement, generatorCore, generatorShare, options, contendedPoints: busy.length, points: points.map((p) => ({ ...p, contended: contended(p, cores) })), pool };
   writeFileSync(`${stem}.json`, JSON.stringify(report, null, 2) + "\n");
   const panels = [
     panel(points, "throughput", "bookstore GET /books?limit=20", "req/s", (p) => p.rps),

@@ -13,6 +13,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { median } from "../aggregate.js";
 import type { ToolName } from "../load-generator.js";
 import { freePort } from "../server-process.js";
 import { repoRoot } from "../workloads.js";
@@ -37,17 +38,27 @@ export async function withTree<T>(spec: ServeSpec, body: (tree: ServedTree) => P
   }
 }
 
-/** Measures `load` on a fresh tree: a 1 s warm-up (every worker has listened by then), then the samples. */
+/**
+ * Measures `load` on a fresh tree: a 1 s warm-up (every worker has listened by then), then the
+ * samples. With a side load, one sample of the main load alone comes first (`extra.aloneRps`,
+ * `extra.aloneP99Ms`), so each point carries its own baseline.
+ */
 export async function measureTree(scenario: string, tool: ToolName, options: WorkersOptions, spec: ServeSpec, load: PointLoad, prepare?: (baseUrl: string) => Promise<void>): Promise<Point> {
   return withTree(spec, async (tree) => {
     await prepare?.(`http://127.0.0.1:${spec.port}`);
     await sampleOnce(tree, tool, load, 1);
+    // With a side load, one sample of the main load alone first: the same tree's baseline.
+    const alone = load.side === undefined ? undefined : await sampleOnce(tree, tool, { main: load.main, connections: load.connections }, options.duration);
     const raw = [];
     for (let i = 0; i < options.samples; i++) raw.push(await sampleOnce(tree, tool, load, options.duration));
     const point = reduceSamples(scenario, tree, raw);
-    if (load.side !== undefined) {
-      const sides = raw.map((r) => r.side!).sort((a, b) => a.rps - b.rps);
-      point.extra = { sideRoute: load.side.workload.name, sideRps: sides[Math.floor(sides.length / 2)]!.rps };
+    if (load.side !== undefined && alone !== undefined) {
+      point.extra = {
+        sideRoute: load.side.workload.name,
+        sideRps: median(raw.map((r) => r.side!.rps)),
+        aloneRps: alone.main.rps,
+        aloneP99Ms: alone.main.p99Ms,
+      };
     }
     return point;
   });

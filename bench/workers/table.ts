@@ -17,7 +17,7 @@ function sideColumn(points: readonly Point[]): string | undefined {
 /** A table of `points` (one scenario, one server), under `title`. */
 export function formatPointTable(title: string, points: readonly Point[]): string {
   const side = sideColumn(points);
-  const columns = ["N", "req/s", "p50 ms", "p99 ms", "errors", "RSS MB", "per worker", "master", "srv cores", "gen CPU", ...(side === undefined ? [] : [`${side} req/s`])];
+  const columns = ["N", "req/s", "p50 ms", "p99 ms", "errors", "RSS MB", "per worker", "master", "srv cores", "gen CPU", ...(side === undefined ? [] : [`${side} req/s`, "alone req/s", "alone p99"])];
   const widths = columns.map((c, i) => Math.max(i === 6 ? 22 : 9, c.length + 2));
   const row = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(4) : cell.padStart(widths[i]!))).join("");
   const lines = [title, row(columns), "-".repeat(row(columns).length)];
@@ -34,7 +34,7 @@ export function formatPointTable(title: string, points: readonly Point[]): strin
         p.masterRssMB > 0 ? fixed(p.masterRssMB, 0) : "none",
         fixed(p.serverCores, 2),
         `${Math.round(p.generatorCpu * 100)}%`,
-        ...(side === undefined ? [] : [fixed(Number(p.extra.sideRps), 0)]),
+        ...(side === undefined ? [] : [fixed(Number(p.extra.sideRps), 0), whole(Number(p.extra.aloneRps)), fixed(Number(p.extra.aloneP99Ms), 2)]),
       ]),
     );
   }

@@ -6,7 +6,7 @@
 import t from "tap";
 import { spawn } from "node:child_process";
 import { parseWorkersOptions, workerCounts } from "../../bench/workers/options.js";
-import { reduceSamples, type RawSample } from "../../bench/workers/point.js";
+import { contended, reduceSamples, type RawSample } from "../../bench/workers/point.js";
 import { formatPointTable, groupPoints } from "../../bench/workers/table.js";
 import { renderWorkersChart } from "../../bench/workers/chart.js";
 import { roleUrl } from "../../bench/workers/bench-role.js";
@@ -65,11 +65,18 @@ t.test("a point: median req/s and p99, peak RSS per worker, errors summed with t
   t.equal(single.totalRssMB, 80);
 });
 
+t.test("a point is called contended when the tree (and generator) got less CPU than they could use", async (t) => {
+  t.notOk(contended({ workers: 1, serverCores: 0.98, generatorCpu: 0.2 }, 2));
+  t.ok(contended({ workers: 1, serverCores: 0.5, generatorCpu: 0.2 }, 2), "one worker at half a core");
+  t.notOk(contended({ workers: 4, serverCores: 1.6, generatorCpu: 0.3 }, 2));
+  t.ok(contended({ workers: 4, serverCores: 1.0, generatorCpu: 0.1 }, 2), "four workers and wrk on 1.1 of 2 cores");
+});
+
 t.test("tables: one per scenario and server, a row per N, the side route's column when there is one", async (t) => {
   const points = [
     reduceSamples("throughput", { spec: spec(1) }, [raw(1000, 2, [80], 0)]),
     reduceSamples("throughput", { spec: spec(2) }, [raw(1800, 3, [80, 81], 70)]),
-    { ...reduceSamples("blocking", { spec: spec(1) }, [raw(500, 800, [90], 0)]), extra: { sideRoute: "GET /block?ms=20", sideRps: 45 } },
+    { ...reduceSamples("blocking", { spec: spec(1) }, [raw(500, 800, [90], 0)]), extra: { sideRoute: "GET /block?ms=20", sideRps: 45, aloneRps: 30000, aloneP99Ms: 4.5 } },
   ];
   const groups = groupPoints(points);
   t.strictSame(groups.map((g) => [g.scenario, g.server, g.points.length]), [["throughput", "node", 2], ["blocking", "node", 1]]);
@@ -78,7 +85,7 @@ t.test("tables: one per scenario and server, a row per N, the side route's colum
   t.match(table, /80\/81/, "per-worker RSS");
   t.match(table, /none/, "no master at N = 1");
   t.notMatch(table, /req\/s\s+GET/);
-  t.match(formatPointTable("blocking", groups[1]!.points), /GET \/block\?ms=20 req\/s[\s\S]*\s45$/m);
+  t.match(formatPointTable("blocking", groups[1]!.points), /GET \/block\?ms=20 req\/s\s+alone req\/s\s+alone p99[\s\S]*\s45\s+30,000\s+4\.50$/m);
 });
 
 t.test("chart: well-formed SVG, every category and series, hostile labels escaped", async (t) => {
