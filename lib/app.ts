@@ -67,9 +67,9 @@ export interface AppOptions extends RouterOptions, OpenApiAppOptions {
   /** Connection server used by `listen()`; default node:http. Wins over `server`. */
   createServer?: () => ConnectionServer;
   /**
-   * Which built-in connection server `listen()` uses: `"node"` (default, node:http) or `"uws"`
+   * Which built-in connection server `listen()` uses: `"node"` (default, node:http), `"uws"`
    * (uWebSockets.js, an optional dependency; `listen()` rejects with `UwsUnavailableError` when it
-   * cannot be loaded).
+   * cannot be loaded) or `"http2"` (node:http2: h2 over TLS with HTTP/1.1 fallback, h2c without TLS).
    */
   server?: "node" | "uws" | "http2";
   /**

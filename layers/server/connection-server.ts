@@ -8,10 +8,13 @@
  * Malformed HTTP never reaches the app: the server answers it (400/408/413/414/431) and closes the
  * socket. A WebSocket upgrade reaches the app as a `websocket` scope (see websocket-events.ts).
  *
- * Both built-in servers speak TLS when `listen()` is given `tls` (a key and certificate).
+ * The built-in servers speak TLS when `listen()` is given `tls` (a key and certificate). The HTTP/2
+ * server (http2-server.ts) maps the same limits onto HTTP/2: one app call per stream, a reset stream is
+ * that request's disconnect, malformed framing is nghttp2's to refuse (a stream reset or GOAWAY rather
+ * than a 400), and a graceful close is a GOAWAY.
  *
- * Deliberately left out: HTTP/2 (a later server), process management (the supervisor), and the
- * lifespan protocol (run by `lib/`, not by servers).
+ * Deliberately left out: process management (the supervisor), the lifespan protocol (run by `lib/`,
+ * not by servers), HTTP/2 server push, and WebSockets over HTTP/2 (RFC 8441).
  *
  * @module
  */
@@ -91,7 +94,8 @@ export interface ListenOptions extends Partial<ServerLimits> {
   /**
    * Let other processes bind the same port (SO_REUSEPORT; the kernel spreads connections among
    * them): how uWS workers under the supervisor share one port. Default false, so a taken port is
-   * an error. node:http ignores it: its workers share the master's socket through node:cluster.
+   * an error. node:http and node:http2 ignore it: their workers share the master's socket through
+   * node:cluster.
    */
   reusePort?: boolean;
 }
