@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { constants } from "node:http2";
 import { Agent, request } from "undici";
+import { WebSocket } from "ws";
+import { App as LaminarApp } from "../../../lib/app.js";
 import type { App, HttpScope } from "../../../layers/adapter/events.js";
 import type { ListenOptions, ListeningAddress } from "../../../layers/server/connection-server.js";
 import { Http2Server, type Http2ServerOptions } from "../../../layers/server/http2-server.js";
@@ -120,6 +122,56 @@ t.test("TLS: h2 by ALPN, HTTP/1.1 for clients that do not offer it, the same app
   }
   t.same(JSON.parse(await curl(["--http2", "--cacert", certFile, `${url}/`])), { version: "2", scheme: "https" }, "curl --http2");
   t.same(JSON.parse(await curl(["--http1.1", "--cacert", certFile, `${url}/`])), { version: "1.1", scheme: "https" }, "curl --http1.1");
+});
+
+t.test("TLS fallback: WebSockets over HTTP/1.1 on the same port (RFC 8441 is not offered)", { skip: typeof material === "string" ? material : false }, async (t) => {
+  const { key, cert } = material as Exclude<typeof material, string>;
+  const app = new LaminarApp({ logger: silentLogger, server: "http2" });
+  app.websocket("/ws", async ({ ws, scope }) => {
+    await ws.accept();
+    for await (const message of ws) await ws.sendText(`${scope.scheme}:${String(message)}`);
+  });
+  const { port } = await app.listen({ host: "127.0.0.1", port: 0, tls: { key, cert } });
+  t.teardown(() => app.close({ timeout: 0 }));
+  const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { ca: cert });
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  const reply = new Promise<string>((resolve) => ws.once("message", (data) => resolve(String(data))));
+  ws.send("hi");
+  t.equal(await reply, "wss:hi");
+  ws.close();
+});
+
+t.test("TLS graceful close: an h2 stream in flight finishes, an idle HTTP/1.1 keep-alive connection is closed", { skip: typeof material === "string" ? material : false }, async (t) => {
+  const { key, cert } = material as Exclude<typeof material, string>;
+  const release = deferred<void>();
+  const started = deferred<void>();
+  const app: App = async (scope, _receive, send) => {
+    if ((scope as HttpScope).path === "/slow") {
+      started.resolve();
+      await release.promise;
+    }
+    await send({ type: "http.response.start", status: 200, headers: [] });
+    await send({ type: "http.response.body", body: `${(scope as HttpScope).httpVersion}` });
+  };
+  const server = new Http2Server({ logger: silentLogger });
+  const { url } = await server.listen(app, { host: "127.0.0.1", port: 0, tls: { key, cert } });
+  const h1 = new Agent({ connect: { ca: cert } });
+  t.teardown(() => h1.close());
+  const first = await request(`${url}/`, { dispatcher: h1 });
+  t.equal(await first.body.text(), "1.1", "an HTTP/1.1 keep-alive connection, now idle");
+  const session = await h2connect(url, { ca: cert });
+  const goaway = new Promise<void>((resolve) => session.once("goaway", () => resolve()));
+  const inFlight = h2request(session, { ":path": "/slow" });
+  await started.promise;
+  const closed = server.close({ timeout: 10_000 });
+  await goaway;
+  release.resolve();
+  t.equal((await inFlight).body.toString(), "2", "the h2 stream finished after GOAWAY");
+  await closed;
+  t.pass("close resolved: the idle HTTP/1.1 connection was closed after the grace");
 });
 
 t.test("h2c with prior knowledge, by curl", { skip: noCurl }, async (t) => {
