@@ -10,6 +10,7 @@ import type { Test } from "tap";
 import { execFile, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { connect } from "node:net";
 import { promisify } from "node:util";
 import { constants } from "node:http2";
 import { Agent, request } from "undici";
@@ -144,6 +145,20 @@ t.test("TLS fallback: WebSockets over HTTP/1.1 on the same port (RFC 8441 is not
   ws.close();
 });
 
+t.test("TLS: a cleartext client on the TLS port (HTTP/1.1 bytes, or the h2c preface) is dropped; the server goes on", { skip: typeof material === "string" ? material : false }, async (t) => {
+  const { key, cert } = material as Exclude<typeof material, string>;
+  const { url, port } = await start(t, echoApp, { tls: { key, cert } });
+  for (const bytes of ["GET / HTTP/1.1\r\nHost: x\r\n\r\n", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"]) {
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.on("data", () => {});
+    socket.write(bytes);
+    await new Promise((resolve) => socket.once("close", resolve));
+  }
+  const res = await h2get(url, "/after", { ca: cert });
+  t.equal(res.status, 200, "still serving");
+});
+
 t.test("TLS graceful close: an h2 stream in flight finishes, an idle HTTP/1.1 keep-alive connection is closed", { skip: typeof material === "string" ? material : false }, async (t) => {
   const { key, cert } = material as Exclude<typeof material, string>;
   const release = deferred<void>();
@@ -181,6 +196,18 @@ t.test("h2c with prior knowledge, by curl", { skip: noCurl }, async (t) => {
   t.equal(scope.httpVersion, "2");
   t.equal(scope.body, "posted");
   t.equal(scope.queryString, "q=1");
+});
+
+t.test("h2c: an HTTP/1.1 client is dropped (no preface), and so is garbage; the server goes on", async (t) => {
+  const { url, port } = await start(t, echoApp);
+  for (const bytes of ["GET / HTTP/1.1\r\nHost: x\r\n\r\n", "\x16\x03\x01 not even TLS"]) {
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.on("data", () => {});
+    socket.write(bytes);
+    await new Promise((resolve) => socket.once("close", resolve));
+  }
+  t.equal((await h2get(url, "/after")).status, 200, "still serving");
 });
 
 t.test("settings advertised: max concurrent streams, max header list size, no push, no extended CONNECT", async (t) => {
