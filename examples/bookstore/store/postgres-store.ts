@@ -54,6 +54,12 @@ export interface PoolStats {
   waiting: number;
 }
 
+/** A client borrowed from the pool, and how to give it back (with an error: to be closed, not reused). */
+export interface Lease {
+  readonly client: pg.PoolClient;
+  release(error?: Error): void;
+}
+
 /** The application name the pool's connections show in `pg_stat_activity`. */
 export const APPLICATION_NAME = "laminar-bookstore";
 
@@ -130,13 +136,15 @@ export class PostgresStore extends BookstoreStore {
   }
 
   /**
-   * A client from the pool. Waiting longer than the pool's timeout, or a server that refuses the
-   * connection, is a {@link DatabaseUnavailable} (503), logged here with the pool's counters.
+   * A client from the pool, with an error listener for as long as it is out. Waiting longer than
+   * the pool's timeout, or a server that refuses the connection, is a {@link DatabaseUnavailable}
+   * (503), logged here with the pool's counters.
    */
-  async connect(): Promise<pg.PoolClient> {
+  async connect(): Promise<Lease> {
     const pool = this.pool;
+    let client: pg.PoolClient;
     try {
-      return await pool.connect();
+      client = await pool.connect();
     } catch (error) {
       if (!isUnavailable(error)) throw error;
       this.options.logger.error(
@@ -145,28 +153,47 @@ export class PostgresStore extends BookstoreStore {
       );
       throw new DatabaseUnavailable(error);
     }
+    // pg-pool listens for errors only on idle clients. A session that ends while its client is out
+    // and between queries (the server restarts, an admin terminates it) emits 'error' on the
+    // client, which would crash the process unheard (node-postgres #1324, #2439); the query
+    // that follows fails, and the client is discarded at release.
+    let failed: Error | undefined;
+    const onError = (error: Error): void => {
+      failed = error;
+      this.options.logger.warn({ err: error, database: this.location }, "a database connection in use failed; it will be discarded");
+    };
+    client.on("error", onError);
+    return {
+      client,
+      release: (error?: Error) => {
+        client.off("error", onError);
+        // release(error) closes the connection instead of returning it to the pool.
+        client.release(error ?? failed);
+      },
+    };
   }
 
   /** Runs one query on a borrowed client (committed data only) and returns its rows. */
   async query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
-    const client = await this.connect();
+    const lease = await this.connect();
     let broken: Error | undefined;
     try {
-      return (await client.query<R>(text, values)).rows;
+      return (await lease.client.query<R>(text, values)).rows;
     } catch (error) {
       broken = this.brokenBy(error);
       throw error;
     } finally {
-      client.release(broken);
+      lease.release(broken);
     }
   }
 
   override async begin(): Promise<TransactionHandle> {
-    const client = await this.connect();
+    const lease = await this.connect();
+    const client = lease.client;
     try {
       await client.query("BEGIN");
     } catch (error) {
-      client.release(this.brokenBy(error));
+      lease.release(this.brokenBy(error));
       throw error;
     }
     const tx = new PostgresTransaction(client);
@@ -193,8 +220,7 @@ export class PostgresStore extends BookstoreStore {
         if (released) return;
         released = true;
         tx.end();
-        // release(error) closes the connection instead of returning it to the pool.
-        client.release(broken);
+        lease.release(broken);
       },
     };
   }

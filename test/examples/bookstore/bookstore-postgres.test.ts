@@ -130,6 +130,38 @@ t.test("on PostgreSQL", { skip: postgresUnavailable }, async (t) => {
     t.match(store.stats(), { total: 1, idle: 1 });
   });
 
+  t.test("a connection that dies is never reused: mid-transaction it is a 500 and discarded; idle, it is dropped and logged", async (t) => {
+    const url = urlWithSchema(await freshSchema(t));
+    const { logger, lines } = capturing();
+    const store = new PostgresStore({ url, poolSize: 2, poolTimeoutMs: 5000, logger });
+    await store.open();
+    t.teardown(() => store.close());
+    const app = new App({ logger: silentLogger });
+    provideStore(app, store);
+    // The server ends this transaction's session (what a restart or an admin's pg_terminate_backend does).
+    app.post("/killed", { deps: { tx: transaction, authors: AuthorRepository } }, async ({ deps }) => {
+      await deps.authors.create(deps.tx, "lost with its session");
+      const { rows } = await clientOf(deps.tx).query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      await adminQuery(`SELECT pg_terminate_backend(${rows[0]!.pid})`);
+      return { written: true };
+    });
+    app.get("/authors", { deps: { authors: AuthorRepository } }, async () => store.query<{ name: string }>("SELECT name FROM authors", []));
+    const client = new TestClient(app);
+    t.equal((await client.post("/killed")).status, 500, "the COMMIT fails: never a 200 for a write that was not stored");
+    t.match(store.stats(), { total: 0, idle: 0 }, "the dead client was discarded, not returned to the pool");
+    t.ok(lines.some((line) => line.level === 40 && /ROLLBACK failed; the connection is discarded/.test(String(line.msg))));
+    const after = await client.get("/authors");
+    t.equal(after.status, 200, "the next request gets a new connection");
+    t.strictSame(after.json(), []);
+
+    // An idle client whose session ends: the pool's 'error' event is logged (unheard, it would crash the process).
+    const { rows } = await adminQuery(`SELECT pid FROM pg_stat_activity WHERE application_name = 'laminar-bookstore' AND query = 'SELECT name FROM authors'`);
+    t.equal(rows.length, 1, "one idle client");
+    await adminQuery(`SELECT pg_terminate_backend(${(rows[0] as { pid: number }).pid})`);
+    t.ok(await eventually(() => lines.some((line) => line.level === 40 && /an idle database connection failed/.test(String(line.msg)))), "logged");
+    t.equal((await client.get("/authors")).status, 200, "served on a new connection");
+  });
+
   t.test("a transaction cannot be used once its client went back to the pool", async (t) => {
     const store = await openStore(t);
     const handle = await store.begin();
