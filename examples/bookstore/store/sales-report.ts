@@ -47,6 +47,8 @@ export function sqliteSalesReport(connection: BetterSqlite3.Database, top: numbe
 async function postgresSalesReport(url: string, connectionTimeoutMillis: number, top: number): Promise<SalesReport> {
   const { default: pg } = await import("pg");
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis, application_name: `${APPLICATION_NAME}-report` });
+  // A session ended by the server between two queries is an 'error' event, fatal unheard; the next query fails with it.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     // REPEATABLE READ: the totals and the lines come from the same moment, even while sales are recorded.
