@@ -72,6 +72,29 @@ for (const store of STORES) {
       t.equal((await client.delete("/books/1")).status, 404);
     });
 
+    t.test("prices, tags and titles come back exactly as sent, however odd", async (t) => {
+      const client = await started(t, store);
+      const authorId = await author(client, "Ørjan \"O'Brien\" \\ Ñ");
+      const odd = [
+        { title: "Float noise", price: 0.1 + 0.2, tags: [] },
+        { title: "Tiny", price: 1e-7, tags: ["a,b", '{"x"}', "NULL"] },
+        { title: "Huge", price: 123456789.123, tags: ["back\\slash", "quote\"d", "  spaced  "] },
+        { title: "Zero; DROP TABLE books; --", price: 0, tags: ["日本語", "emoji 📚", "null"] },
+      ];
+      for (const book of odd) {
+        const created = await client.post("/books", { json: { ...book, authorId } });
+        t.equal(created.status, 201, book.title);
+        const read = (await client.get(`/books/${created.json<{ id: number }>().id}`)).json<typeof book>();
+        t.strictSame([read.title, read.price, read.tags], [book.title, book.price, book.tags], book.title);
+      }
+      for (const tag of ["a,b", '{"x"}', "NULL", "back\\slash", "quote\"d", "  spaced  ", "日本語", "null"]) {
+        const found = (await client.get(`/books?tag=${encodeURIComponent(tag)}`)).json<Array<{ title: string }>>();
+        t.equal(found.length, 1, `exactly one book has the tag ${JSON.stringify(tag)}`);
+      }
+      t.strictSame((await client.get("/books?tag=a")).json(), [], "a tag matches whole, not as a part of another");
+      t.strictSame((await client.get(`/books?tag=${encodeURIComponent("%")}`)).json(), [], "no pattern matching");
+    });
+
     t.test("an unknown author is a 422 at body.authorId, and nothing is stored", async (t) => {
       const client = await started(t, store);
       const res = await client.post("/books", { json: { title: "Orphan", authorId: 99, price: 1 } });
