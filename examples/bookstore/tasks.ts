@@ -14,6 +14,7 @@ import { TaskQueue } from "../../lib/tasks/task-queue.js";
 import { connectBackend, connectBroker } from "../../lib/tasks/connect.js";
 import type { SalesReport } from "./sales.js";
 import { buildSalesReport } from "./store/sales-report.js";
+import { DatabaseUnavailable } from "./store/database-unavailable.js";
 import type { StoreLocation } from "./store/store-location.js";
 
 /** The queue the bookstore's tasks go to, so a worker can be dedicated to them (`--queues reports`). */
@@ -50,8 +51,17 @@ function defineSalesReport(queue: TaskQueue, database: StoreLocation) {
     // Its own connection: the task may run in another process than the web app.
     (top: number): Promise<SalesReport> => buildSalesReport(database, top),
     // A report is safe to build twice: acknowledged after it ran, so a worker killed mid-report
-    // leaves it to another (at-least-once). A locked database is worth a retry, with backoff.
-    { queue: REPORTS_QUEUE, acksLate: true, timeLimit: 120, softTimeLimit: 100, maxRetries: 3, retryBackoff: true, autoretryFor: ["SqliteError"] },
+    // leaves it to another (at-least-once). A locked SQLite file, or a PostgreSQL server with no
+    // connection to spare, is worth a retry, with backoff.
+    {
+      queue: REPORTS_QUEUE,
+      acksLate: true,
+      timeLimit: 120,
+      softTimeLimit: 100,
+      maxRetries: 3,
+      retryBackoff: true,
+      autoretryFor: ["SqliteError", DatabaseUnavailable],
+    },
   );
 }
 

@@ -6,6 +6,7 @@
  */
 import BetterSqlite3 from "better-sqlite3";
 import type { SalesReport } from "../sales.js";
+import { DatabaseUnavailable, isUnavailable } from "./database-unavailable.js";
 import { APPLICATION_NAME } from "./postgres-store.js";
 import type { StoreLocation } from "./store-location.js";
 
@@ -49,7 +50,13 @@ async function postgresSalesReport(url: string, connectionTimeoutMillis: number,
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis, application_name: `${APPLICATION_NAME}-report` });
   // A session ended by the server between two queries is an 'error' event, fatal unheard; the next query fails with it.
   client.on("error", () => undefined);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    // No connection now (the server at max_connections, restarting, down): the task retries it.
+    await client.end().catch(() => undefined);
+    throw isUnavailable(error) ? new DatabaseUnavailable(error) : error;
+  }
   try {
     // REPEATABLE READ: the totals and the lines come from the same moment, even while sales are recorded.
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");

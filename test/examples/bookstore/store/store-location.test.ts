@@ -1,6 +1,6 @@
 /**
  * Choosing the bookstore's store from `DATABASE_URL` and the options, and telling "no connection
- * now" (503) from a query the database refused (500).
+ * now" (503, and a retry for the report task) from a query the database refused (500).
  */
 import t from "tap";
 import {
@@ -9,7 +9,9 @@ import {
   createStore,
   resolveStoreLocation,
 } from "../../../../examples/bookstore/store/store-location.js";
-import { describeConnectionError, isUnavailable } from "../../../../examples/bookstore/store/database-unavailable.js";
+import { DatabaseUnavailable, describeConnectionError, isUnavailable } from "../../../../examples/bookstore/store/database-unavailable.js";
+import { buildSalesReport } from "../../../../examples/bookstore/store/sales-report.js";
+import { matchesRetryOn } from "../../../../lib/tasks/worker/retry-policy.js";
 import { SqliteStore } from "../../../../examples/bookstore/store/sqlite-store.js";
 import { PostgresStore } from "../../../../examples/bookstore/store/postgres-store.js";
 import { silentLogger } from "../../../../lib/logger.js";
@@ -87,4 +89,14 @@ t.test("isUnavailable: no connection now (503) versus a refused query (500)", as
     "an empty AggregateError is described by its parts",
   );
   t.equal(describeConnectionError(withCode("ECONNRESET", "")), "ECONNRESET");
+});
+
+t.test("the report task meets an unreachable PostgreSQL with DatabaseUnavailable, which it retries", async (t) => {
+  const location = { kind: "postgres" as const, url: "postgres://u:pw@127.0.0.1:1/books", poolSize: 1, poolTimeoutMs: 1000 };
+  const failure = await buildSalesReport(location, 5).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  t.ok(failure instanceof DatabaseUnavailable, "a 503-kind error, not a crash");
+  t.ok(matchesRetryOn(failure, ["SqliteError", DatabaseUnavailable]), "the task's autoretryFor matches it");
 });
