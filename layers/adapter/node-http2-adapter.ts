@@ -271,7 +271,12 @@ class Http2Exchange {
           reject(this.overflow());
           return;
         }
-        event = { type: "http.request", body: chunk, moreBody: true };
+        // With a content-length, the chunk that completes it is the last: nghttp2 resets a stream
+        // whose DATA frames do not add up to it (RFC 9113 §8.1.1), so no wait for END_STREAM (and
+        // no loop turn to confirm it) is needed.
+        const last = this.received === this.contentLength;
+        if (last) this.finishBody();
+        event = { type: "http.request", body: chunk, moreBody: !last };
       } else if (stream.readableEnded) {
         // node ends the readable side *before* it reports a reset (the EOF and the close come from
         // one native callback, 'end' in between), so a reset body would look complete here. The

@@ -257,6 +257,37 @@ t.test("client resets mid-request-body: receive() yields http.disconnect, later 
   t.equal(other.body.toString(), "other");
 });
 
+t.test("request bodies: with a content-length the chunk completing it is final; without, an empty final event follows END_STREAM", async (t) => {
+  const cutSeen = deferred<string[]>();
+  const app: App = async (scope, receive, send) => {
+    const events: string[] = [];
+    for (;;) {
+      const event = await receive();
+      events.push(event.type === "http.request" ? `${event.body.length}:${event.moreBody}` : event.type);
+      if (event.type !== "http.request" || !event.moreBody) break;
+    }
+    if ((scope as HttpScope).path === "/cut") cutSeen.resolve(events);
+    await send({ type: "http.response.start", status: 200, headers: [] });
+    await send({ type: "http.response.body", body: JSON.stringify(events) });
+  };
+  const { url } = await start(t, app);
+  const session = await h2connect(url);
+  t.teardown(() => session.close());
+  const declared = await h2request(session, { ":method": "POST", "content-length": "5" }, "hello");
+  t.same(JSON.parse(declared.body.toString()), ["5:false"]);
+  const undeclared = await h2request(session, { ":method": "POST" }, "hello");
+  t.same(JSON.parse(undeclared.body.toString()), ["5:true", "0:false"]);
+
+  // Declared 10, 5 sent, then a reset: never a complete-looking body.
+  const cut = session.request({ ":method": "POST", ":path": "/cut", "content-length": "10" });
+  cut.on("error", () => {});
+  cut.write("hello", () => setImmediate(() => cut.close(constants.NGHTTP2_CANCEL)));
+  await new Promise((resolve) => cut.on("close", resolve));
+  t.same(await cutSeen.promise, ["5:true", "http.disconnect"], "the cut body ends in a disconnect");
+  const after = await h2request(session, { ":method": "POST", "content-length": "2" }, "ok");
+  t.same(JSON.parse(after.body.toString()), ["2:false"], "the connection goes on");
+});
+
 t.test("a request body not complete within requestTimeout: 408, and the app's receive() yields http.disconnect", async (t) => {
   const seen = deferred<string[]>();
   const app: App = async (_scope, receive, send) => {
