@@ -42,10 +42,10 @@ async function eventually(check: () => boolean | Promise<boolean>): Promise<bool
 }
 
 /** Polls until a bookstore statement containing `fragment` waits for a row lock (bounded). */
-function waitingOn(fragment: string): Promise<boolean> {
+function waitingOn(fragment: string, applicationName = "laminar-bookstore"): Promise<boolean> {
   return eventually(async () => {
     const { rows } = await adminQuery(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'laminar-bookstore' AND query LIKE '%${fragment}%'`,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = '${applicationName}' AND query LIKE '%${fragment}%'`,
     );
     return (rows[0] as { n: number }).n > 0;
   });
@@ -285,6 +285,37 @@ t.test("on PostgreSQL", { skip: postgresUnavailable }, async (t) => {
     t.ok((await connections()) >= 1, "the app's pool holds its connection while serving");
     await app.close({ timeout: 1000 });
     t.ok(await eventually(async () => (await connections()) === 0), "no connection left after shutdown");
+  });
+
+  t.test("a graceful close lets the transaction in flight commit before the pool ends", async (t) => {
+    const url = urlWithSchema(await freshSchema(t));
+    // A name of its own in pg_stat_activity (the URL's application_name wins over the store's).
+    const name = `bookstore_close_${randomBytes(4).toString("hex")}`;
+    const appUrl = new URL(url);
+    appUrl.searchParams.set("application_name", name);
+    const app = createBookstore({ databaseUrl: appUrl.toString(), poolSize: 2, databaseFile: join(t.testdir(), "books.db"), logger: silentLogger, ...AUTH_OPTIONS });
+    const { url: base } = await app.listen({ host: "127.0.0.1", port: 0 });
+    t.teardown(() => app.close({ timeout: 1000 }));
+    const connections = async (): Promise<number> =>
+      ((await adminQuery(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = '${name}'`)).rows[0] as { n: number }).n;
+    const token = await tokenOver(base);
+    const json = { "content-type": "application/json", authorization: `Bearer ${token}` };
+    await (await request(`${base}/authors`, { method: "POST", headers: json, body: '{"name":"Iain M. Banks"}' })).body.dump();
+    await (await request(`${base}/books`, { method: "POST", headers: json, body: JSON.stringify({ title: "Excession", authorId: 1, price: 8 }) })).body.dump();
+    const other = await openStore(t, { url, poolSize: 1 });
+    const blocker = await other.begin();
+    t.teardown(() => blocker.release());
+    await clientOf(blocker.tx).query("SELECT 1 FROM books WHERE id = 1 FOR UPDATE");
+    const deletion = request(`${base}/books/1`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+    t.ok(await waitingOn("FOR NO KEY UPDATE", name), "the DELETE is in its transaction");
+    const closing = app.close({ timeout: 10_000 });
+    await blocker.commit();
+    blocker.release();
+    // Had the pool ended under it, the COMMIT would have failed: a 500.
+    t.equal((await deletion).statusCode, 204, "the request in flight is answered");
+    await closing;
+    t.strictSame(await other.books.list({ limit: 5, offset: 0 }), [], "and its deletion was committed");
+    t.ok(await eventually(async () => (await connections()) === 0), "then the pool's connections are gone");
   });
 
   t.test("row locks keep SQLite's outcomes when transactions overlap", async (t) => {
