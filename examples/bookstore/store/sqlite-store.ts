@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type BetterSqlite3 from "better-sqlite3";
 import { BookstoreStore, type TransactionHandle } from "./contracts.js";
 import { SqliteDatabase } from "./sqlite-database.js";
 import {
@@ -49,17 +50,17 @@ export class SqliteStore extends BookstoreStore {
 
   override async begin(): Promise<TransactionHandle> {
     const unlock = await this.database.lock();
-    let connection;
+    let writer: BetterSqlite3.Database;
     try {
-      connection = this.database.writer;
-      // IMMEDIATE: the write lock is taken now, not at the first write, so a commit never meets
-      // SQLITE_BUSY from another process writing the same file (a second `laminar serve` worker).
-      connection.exec("BEGIN IMMEDIATE");
+      writer = this.database.writer;
+      // IMMEDIATE: the file's write lock is taken now (waiting up to busy_timeout for another
+      // process, a second `laminar serve` worker), not at the first write, where a transaction
+      // that already read could only fail with SQLITE_BUSY.
+      writer.exec("BEGIN IMMEDIATE");
     } catch (error) {
       unlock();
       throw error;
     }
-    const writer = connection;
     let released = false;
     return {
       tx: new SqliteTransaction(writer),
