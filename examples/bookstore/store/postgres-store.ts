@@ -107,7 +107,7 @@ export class PostgresStore extends BookstoreStore {
       application_name: APPLICATION_NAME,
     });
     // An idle client whose connection dies (the server restarted, an idle timeout on the way)
-    // is an 'error' event on the pool; unheard, it would crash the worker (node-postgres #1324).
+    // is an 'error' event on the pool; unheard, it would crash the worker (node-postgres #2386).
     pool.on("error", (error) => this.options.logger.warn({ err: error, database: this.location }, "an idle database connection failed; the pool drops it"));
     try {
       const client = await pool.connect();
@@ -155,7 +155,7 @@ export class PostgresStore extends BookstoreStore {
     }
     // pg-pool listens for errors only on idle clients. A session that ends while its client is out
     // and between queries (the server restarts, an admin terminates it) emits 'error' on the
-    // client, which would crash the process unheard (node-postgres #1324, #2439); the query
+    // client, which would crash the process unheard (node-postgres #2439, #3202); the query
     // that follows fails, and the client is discarded at release.
     let failed: Error | undefined;
     const onError = (error: Error): void => {
