@@ -25,7 +25,7 @@ const PLOT_BOTTOM = 40;
 
 function label(value: number, unit: string): string {
   if (!Number.isFinite(value)) return "–";
-  const text = value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(1);
+  const text = value >= 100 || unit === "count" ? Math.round(value).toLocaleString("en-US") : value.toFixed(1);
   return unit === "req/s" && value >= 1000 ? `${(value / 1000).toFixed(1)}k` : text;
 }
 

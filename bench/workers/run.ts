@@ -114,7 +114,7 @@ async function main(): Promise<number> {
     panel(points, "throughput", "total RSS, master + workers", "MB", (p) => p.totalRssMB),
     panel(points, "blocking", `GET /hello p99 beside a ${BLOCK_MS} ms blocking route`, "ms", (p) => p.p99Ms),
     panel(points, "blocking", `GET /hello beside a ${BLOCK_MS} ms blocking route`, "req/s", (p) => p.rps),
-    poolPanel(pool, "req/s", "req/s", (p) => p.rps),
+    poolPanel(pool, "throughput", "req/s", (p) => p.rps),
     poolPanel(pool, "503 responses", "count", (p) => p.errors),
   ].filter((p): p is Panel => p !== undefined);
   if (panels.length > 0) {

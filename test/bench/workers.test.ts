@@ -99,6 +99,7 @@ t.test("chart: well-formed SVG, every category and series, hostile labels escape
   t.match(svg, /u&lt;ws&gt;/);
   for (const category of ["N=1", "N=2", "4×10"]) t.match(svg, new RegExp(`>${category}</text>`));
   t.match(svg, />1\.5k</);
+  t.match(svg, />409</, "a count is a whole number");
   t.match(svg, />–</, "a missing value is a dash, not NaN");
   t.notMatch(svg, /NaN/);
 });
