@@ -158,26 +158,33 @@ function laminarWorker(url: string, concurrency: number, env: NodeJS.ProcessEnv)
   return worker;
 }
 
+/**
+ * Starts a laminar worker on `url` (broker and backend) and waits until it consumes; `forget`
+ * deletes what the round stored once the worker has stopped.
+ */
+async function startLaminar(url: string, count: number, concurrency: number, forget: () => Promise<void>): Promise<StartedRound> {
+  const env = { ...process.env, TASKS_URL: url, COUNT: String(count), LOG_LEVEL: "warn" };
+  const worker = laminarWorker(url, concurrency, env);
+  const cleanup = async (): Promise<void> => {
+    await stop(worker);
+    await forget();
+  };
+  await waitForLaminarWorker(url, worker).catch(async (error: unknown) => {
+    await cleanup();
+    throw error;
+  });
+  return { worker, env, publisher: pinned(1, process.execPath, [join(here, "publisher.js")]), cleanup };
+}
+
 /** laminar on its embedded SQLite broker and backend (one file shared by both processes). */
 export const laminarSqlite: TaskContender = {
   name: "laminar sqlite",
   description: "laminar worker, async pool, SQLite file broker + backend",
   missing: async () => undefined,
   count: (base) => base,
-  async start(count, concurrency) {
+  start(count, concurrency) {
     const dir = mkdtempSync(join(tmpdir(), "laminar-bench-tasks-"));
-    const url = `sqlite://${join(dir, "tasks.db")}`;
-    const env = { ...process.env, TASKS_URL: url, COUNT: String(count), LOG_LEVEL: "warn" };
-    const worker = laminarWorker(url, concurrency, env);
-    const cleanup = async (): Promise<void> => {
-      await stop(worker);
-      rmSync(dir, { recursive: true, force: true });
-    };
-    await waitForLaminarWorker(url, worker).catch(async (error: unknown) => {
-      await cleanup();
-      throw error;
-    });
-    return { worker, env, publisher: pinned(1, process.execPath, [join(here, "publisher.js")]), cleanup };
+    return startLaminar(`sqlite://${join(dir, "tasks.db")}`, count, concurrency, async () => rmSync(dir, { recursive: true, force: true }));
   },
 };
 
@@ -187,20 +194,9 @@ export const laminarRedis: TaskContender = {
   description: "laminar worker, async pool, Redis broker (kombu format) + Redis backend (Celery keys)",
   missing: redisMissing,
   count: (base) => base,
-  async start(count, concurrency) {
+  start(count, concurrency) {
     const prefix = `laminar-bench-${randomBytes(4).toString("hex")}:`;
-    const url = `${REDIS_URL}?global_keyprefix=${encodeURIComponent(prefix)}`;
-    const env = { ...process.env, TASKS_URL: url, COUNT: String(count), LOG_LEVEL: "warn" };
-    const worker = laminarWorker(url, concurrency, env);
-    const cleanup = async (): Promise<void> => {
-      await stop(worker);
-      await deleteKeys(`${prefix}*`);
-    };
-    await waitForLaminarWorker(url, worker).catch(async (error: unknown) => {
-      await cleanup();
-      throw error;
-    });
-    return { worker, env, publisher: pinned(1, process.execPath, [join(here, "publisher.js")]), cleanup };
+    return startLaminar(`${REDIS_URL}?global_keyprefix=${encodeURIComponent(prefix)}`, count, concurrency, () => deleteKeys(`${prefix}*`));
   },
 };
 

@@ -63,6 +63,35 @@ function killGroup(child: ChildProcess | undefined): Promise<void> {
   return exited;
 }
 
+/**
+ * Runs `command` (in its own process group) as the broker listening on `port`, its data in `dir`:
+ * started now and by `restart()`, SIGKILLed by `kill()`, and killed with `dir` removed when `t` ends.
+ */
+async function ownBroker(t: Test, url: string, port: number, dir: string, command: { file: string; args: string[]; env?: NodeJS.ProcessEnv; bootMs: number }): Promise<OwnBroker> {
+  let child: ChildProcess | undefined;
+  let log = "";
+  const start = async (): Promise<void> => {
+    child = spawn(command.file, command.args, { env: command.env ?? process.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
+    await waitForPort(port, true, command.bootMs, () => log);
+  };
+  t.teardown(async () => {
+    await killGroup(child);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await start();
+  return {
+    url,
+    port,
+    kill: async () => {
+      await killGroup(child);
+      await waitForPort(port, false, 10_000, () => log);
+    },
+    restart: start,
+  };
+}
+
 /** Undefined when `redis-server` can run here; else why not. */
 export function ownRedisMissing(): string | undefined {
   const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
@@ -73,31 +102,8 @@ export function ownRedisMissing(): string | undefined {
 export async function startOwnRedis(t: Test): Promise<OwnBroker> {
   const dir = mkdtempSync(join(tmpdir(), "laminar-own-redis-"));
   const port = await freePort();
-  let child: ChildProcess | undefined;
-  let log = "";
-  const start = async (): Promise<void> => {
-    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""], {
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout?.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    await waitForPort(port, true, 20_000, () => log);
-  };
-  t.teardown(async () => {
-    await killGroup(child);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await start();
-  return {
-    url: `redis://127.0.0.1:${port}/0`,
-    port,
-    kill: async () => {
-      await killGroup(child);
-      await waitForPort(port, false, 10_000, () => log);
-    },
-    restart: start,
-  };
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--appendfsync", "always", "--save", ""];
+  return ownBroker(t, `redis://127.0.0.1:${port}/0`, port, dir, { file: "redis-server", args, bootMs: 20_000 });
 }
 
 /** Undefined when a RabbitMQ node can be started here; else why not. */
@@ -133,26 +139,5 @@ export async function startOwnRabbit(t: Test): Promise<OwnBroker> {
     RABBITMQ_PID_FILE: join(dir, "pid"),
     RABBITMQ_LOG_BASE: join(dir, "log"),
   };
-  let child: ChildProcess | undefined;
-  let log = "";
-  const start = async (): Promise<void> => {
-    child = spawn(RABBIT_BIN, [], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout?.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => (log += chunk.toString()));
-    await waitForPort(port, true, 40_000, () => log);
-  };
-  t.teardown(async () => {
-    await killGroup(child);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await start();
-  return {
-    url: `amqp://guest:guest@127.0.0.1:${port}`,
-    port,
-    kill: async () => {
-      await killGroup(child);
-      await waitForPort(port, false, 10_000, () => log);
-    },
-    restart: start,
-  };
+  return ownBroker(t, `amqp://guest:guest@127.0.0.1:${port}`, port, dir, { file: RABBIT_BIN, args: [], env, bootMs: 40_000 });
 }
