@@ -31,6 +31,27 @@ export interface TaskMeta {
   updatedAt?: number;
 }
 
+/** How a group member ended, as {@link ResultBackend.markGroupMember} records it. */
+export interface GroupMemberOutcome {
+  /** The member's place in its group (Celery's `group_index`): the order of the chord's results. */
+  index: number;
+  state: "SUCCESS" | "FAILURE" | "REVOKED";
+  /** The return value, for SUCCESS. */
+  result?: unknown;
+  /** The error, for FAILURE and REVOKED. */
+  error?: SerializedError;
+}
+
+/** What {@link ResultBackend.markGroupMember} answers. */
+export interface GroupMark {
+  /** Distinct finished members (with a shared count: on every side). */
+  done: number;
+  /** This call counted the member (false for a redelivery). */
+  first: boolean;
+  /** The group's size, when the backend knows it. */
+  size?: number;
+}
+
 /** The result backend contract (see the module comment). All methods are safe to call concurrently. */
 export interface ResultBackend {
   /**
@@ -54,9 +75,12 @@ export interface ResultBackend {
   /**
    * Counts `memberId` as finished in `groupId`, once however often it is called (a redelivered
    * member): `done` is the number of distinct finished members, `first` true when this call counted it.
+   * `outcome` is how the member ended, for a backend that shares the count with other runtimes (the
+   * Redis backend records it where Python Celery counts a chord's members). `size`, when the backend
+   * knows the group's size (a chord Python started says it only there), wins over the message's.
    * The chord callback is published by the call that gets `first && done === size`.
    */
-  markGroupMember(groupId: string, memberId: string): Promise<{ done: number; first: boolean }>;
+  markGroupMember(groupId: string, memberId: string, outcome?: GroupMemberOutcome): Promise<GroupMark>;
   /** The most recently updated tasks, newest first, optionally of one state. */
   recent(options: { state?: TaskState; limit: number }): Promise<TaskMeta[]>;
   /** Drops a task's meta. */

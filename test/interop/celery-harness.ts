@@ -178,6 +178,18 @@ export function runPythonClient(env: PythonEnv, spec: ClientSpec): Promise<Clien
   return runPythonScript<ClientOutcome>(env, "client.py", spec, (spec.timeout ?? 20) + 20);
 }
 
+/** One task of a chord started from Python: a Python or a laminar task, by name and queue. */
+export interface ChordMemberSpec {
+  name: string;
+  args?: unknown[];
+  queue: string;
+}
+
+/** Starts a chord from Python (`chord(header)(body)`) and waits for the body's result there. */
+export function runPythonChord(env: PythonEnv, spec: { header: ChordMemberSpec[]; body: ChordMemberSpec; timeout?: number }): Promise<ClientOutcome> {
+  return runPythonScript<ClientOutcome>(env, "chord.py", spec, (spec.timeout ?? 30) + 20);
+}
+
 /** Revokes task ids from Python (`app.control.revoke`: a broadcast on `celery.pidbox`). */
 export async function revokeFromPython(env: PythonEnv, ids: string[], terminate = false): Promise<void> {
   await runPythonScript(env, "revoke.py", { ids, terminate }, 30);

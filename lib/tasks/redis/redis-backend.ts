@@ -10,10 +10,13 @@
  *   subscription is not missed.
  * - `saveGroup` writes Celery's `celery-taskset-meta-<gid>` (`{"result": GroupResult.as_tuple()}`, so
  *   Python's `GroupResult.restore` works) and the chord size key `<that>.s` Python workers read in
- *   `on_chord_part_return`. `markGroupMember` counts in a set of laminar's own
- *   (`laminar.group-done.<gid>`): idempotent for a redelivered member, which Celery's `.j`/`.t` keys
- *   are not. A chord whose members run partly on Python and partly on laminar is not completed by
- *   either side (each counts only its own members).
+ *   `on_chord_part_return`. `markGroupMember` counts a chord's members where Python does (Celery 5.2,
+ *   `celery/backends/redis.py`): `[1, id, state, result]` added to the sorted set `<that>.j` scored by
+ *   the member's `group_index`, the total being `.s` plus `.t`, so a chord whose members run partly on
+ *   Python and partly on laminar is completed by whichever side finishes its last member. A set of
+ *   laminar's own (`laminar.group-done.<gid>`) makes a redelivered laminar member count once (Celery's
+ *   `.j` alone would count a redelivery with another result twice). `getGroup` falls back to the
+ *   ids in `.j`, in index order, for a chord Python started (it saves no taskset meta for simple ones).
  * - `recent` reads a sorted set of laminar's own (`laminar.recent`, scored by `updatedAt`, capped).
  *
  * @module
@@ -22,7 +25,8 @@ import { Redis } from "ioredis";
 import { BrokerUnavailable } from "../../errors.js";
 import { encodeMeta } from "../broker-support/meta-codec.js";
 import { fromCeleryMeta, toCeleryMeta } from "../celery/result-meta.js";
-import type { ResultBackend, TaskMeta } from "../result-backend.js";
+import type { GroupMark, GroupMemberOutcome, ResultBackend, TaskMeta } from "../result-backend.js";
+import { toCeleryException } from "../celery/exception.js";
 import { isReady, type TaskState } from "../states.js";
 import { LuaScript } from "./lua-script.js";
 
@@ -63,12 +67,35 @@ return 1
 `);
 
 /** ARGV: prefix, group id, member id, expires ms. Returns {done, first}. */
+/**
+ * ARGV: prefix, group id, member id, expiry ms, group index, the member's `.j` entry ('' for none).
+ * Returns {done, first, size}: size -1 when the group has no `.s` (not a chord: laminar's own count).
+ */
 const MARK = new LuaScript(`
 local key = ARGV[1] .. 'laminar.group-done.' .. ARGV[2]
 local first = redis.call('SADD', key, ARGV[3])
-if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', key, ARGV[4]) end
-return {redis.call('SCARD', key), first}
+local ms = tonumber(ARGV[4])
+if ms > 0 then redis.call('PEXPIRE', key, ms) end
+local base = ARGV[1] .. 'celery-taskset-meta-' .. ARGV[2]
+local size = redis.call('GET', base .. '.s')
+if not size then return {redis.call('SCARD', key), first, -1} end
+local jkey = base .. '.j'
+if first == 1 and ARGV[6] ~= '' then
+  redis.call('ZADD', jkey, ARGV[5], ARGV[6])
+  if ms > 0 then redis.call('PEXPIRE', jkey, ms) end
+end
+local total = tonumber(size) + tonumber(redis.call('GET', base .. '.t') or '0')
+return {redis.call('ZCOUNT', jkey, '-inf', '+inf'), first, total}
 `);
+
+/**
+ * A member's entry in Celery's `.j` set, as Python writes it (`encode([1, id, state, result])`, the
+ * exception as Celery's dict), so a Python worker completing the chord can unpack it.
+ */
+function chordEntry(memberId: string, outcome: GroupMemberOutcome): string {
+  const value = outcome.state === "SUCCESS" ? (outcome.result ?? null) : toCeleryException(outcome.error ?? { type: "Error", message: outcome.state });
+  return JSON.stringify([1, memberId, outcome.state, value]);
+}
 
 /**
  * The Redis {@link ResultBackend}, readable and writable by Python Celery.
@@ -169,8 +196,9 @@ export class RedisResultBackend implements ResultBackend {
 
   async getGroup(groupId: string): Promise<string[] | undefined> {
     this.checkOpen();
-    const body = await this.redis.get(`${this.prefix}celery-taskset-meta-${groupId}`);
-    if (body === null) return undefined;
+    const key = `${this.prefix}celery-taskset-meta-${groupId}`;
+    const body = await this.redis.get(key);
+    if (body === null) return this.chordMembers(key);
     const parsed = JSON.parse(body) as { result?: unknown };
     const members = Array.isArray(parsed.result) ? parsed.result[1] : undefined;
     if (!Array.isArray(members)) return undefined;
@@ -180,10 +208,24 @@ export class RedisResultBackend implements ResultBackend {
     });
   }
 
-  async markGroupMember(groupId: string, memberId: string): Promise<{ done: number; first: boolean }> {
+  async markGroupMember(groupId: string, memberId: string, outcome?: GroupMemberOutcome): Promise<GroupMark> {
     this.checkOpen();
-    const [done, first] = (await MARK.run(this.redis, [this.prefix, groupId, memberId, this.expiresMs])) as [number, number];
-    return { done: Number(done), first: Number(first) === 1 };
+    const entry = outcome === undefined ? "" : chordEntry(memberId, outcome);
+    const index = outcome === undefined ? "+inf" : String(outcome.index);
+    const [done, first, size] = (await MARK.run(this.redis, [this.prefix, groupId, memberId, this.expiresMs, index, entry])) as [number, number, number];
+    const mark: GroupMark = { done: Number(done), first: Number(first) === 1 };
+    if (Number(size) >= 0) mark.size = Number(size);
+    return mark;
+  }
+
+  /** The member ids of Celery's `.j` set, in group-index order (a chord Python started), or undefined. */
+  private async chordMembers(tasksetKey: string): Promise<string[] | undefined> {
+    const entries = await this.redis.zrange(`${tasksetKey}.j`, 0, -1);
+    if (entries.length === 0) return undefined;
+    return entries.map((entry) => {
+      const tuple = JSON.parse(entry) as unknown;
+      return Array.isArray(tuple) ? String(tuple[1]) : "";
+    });
   }
 
   async recent(options: { state?: TaskState; limit: number }): Promise<TaskMeta[]> {

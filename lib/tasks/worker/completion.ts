@@ -49,13 +49,14 @@ export class Completion {
    * the member of a chord that completes it, the chord's callback with the members' results in
    * member order. Throws when the broker or backend does (the worker logs it).
    */
-  async succeeded(message: TaskMessage, next: TaskMessage | undefined): Promise<void> {
+  async succeeded(message: TaskMessage, next: TaskMessage | undefined, result?: unknown): Promise<void> {
     if (next !== undefined) await this.registry.broker.publish(next);
     const group = message.group;
     const callback = message.chord;
     if (group === undefined || callback === undefined) return;
-    const { done, first } = await this.registry.backend.markGroupMember(group.id, message.id);
-    if (!first || done < group.size) return;
+    const { done, first, size } = await this.registry.backend.markGroupMember(group.id, message.id, { index: group.index, state: "SUCCESS", result });
+    // The backend's size wins: for a chord Python started, only Celery's `.s` key knows it.
+    if (!first || done < (size ?? group.size)) return;
     await this.publishChordCallback(message, callback);
   }
 
@@ -99,7 +100,7 @@ export class Completion {
     if (group !== undefined && callback !== undefined) {
       stores.push(
         (async () => {
-          const { first } = await backend.markGroupMember(group.id, message.id);
+          const { first } = await backend.markGroupMember(group.id, message.id, { index: group.index, state, error });
           if (!first) return;
           const existing = await backend.get(callback.id);
           // The first failing member's error is the chord's; a later one does not replace it.

@@ -55,7 +55,8 @@ export class Outcomes {
     }
     if (next !== undefined || (message.group !== undefined && message.chord !== undefined)) {
       try {
-        await this.completion.succeeded(message, next);
+        // A member with ignoreResult counts with a null result, as its stored meta says nothing.
+        await this.completion.succeeded(message, next, (task.options.ignoreResult ?? false) || value === undefined ? null : value);
       } catch (error) {
         this.logger.error({ err: error, taskId: message.id, task: message.task }, "could not publish what follows the task");
       }

@@ -96,3 +96,32 @@ t.test("laminar stores → Python's AsyncResult.get() returns or raises", { skip
   t.same(out.group, taskIds.slice(0, 3), "GroupResult.restore reads laminar's group");
   t.equal(out.chord_size, "3", "the chord size key Python's workers read");
 });
+
+t.test("chord members counted in Celery's .j set, with the size from .s", { skip: redisAvailable ? false : `no Redis at ${REDIS_URL}` }, async (t) => {
+  const prefix = testPrefix(t);
+  const backend = new RedisResultBackend({ url: REDIS_URL, prefix });
+  t.teardown(() => backend.close());
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(REDIS_URL);
+  t.teardown(() => redis.quit());
+
+  await backend.saveGroup("g", ["a", "b"]);
+  t.same(await backend.markGroupMember("g", "a", { index: 0, state: "SUCCESS", result: { n: 1 } }), { done: 1, first: true, size: 2 });
+  t.same(await backend.markGroupMember("g", "a", { index: 0, state: "SUCCESS", result: { n: 99 } }), { done: 1, first: false, size: 2 }, "a redelivery with another result counts once");
+  const failure = { type: "ValueError", message: "bad" };
+  t.same(await backend.markGroupMember("g", "b", { index: 1, state: "FAILURE", error: failure }), { done: 2, first: true, size: 2 });
+  const entries = (await redis.zrange(`${prefix}celery-taskset-meta-g.j`, 0, -1)).map((e) => JSON.parse(e) as unknown);
+  t.same(entries, [
+    [1, "a", "SUCCESS", { n: 1 }],
+    [1, "b", "FAILURE", { exc_type: "ValueError", exc_message: ["bad"], exc_module: "builtins" }],
+  ], "entries as Python's on_chord_part_return writes and unpacks them");
+
+  // A chord Python started: no taskset meta, its size in .s (plus .t), a Python member already in .j.
+  await redis.set(`${prefix}celery-taskset-meta-py.s`, "2");
+  await redis.set(`${prefix}celery-taskset-meta-py.t`, "1");
+  await redis.zadd(`${prefix}celery-taskset-meta-py.j`, 2, JSON.stringify([1, "python-member", "SUCCESS", 3]));
+  t.same(await backend.markGroupMember("py", "laminar-member", { index: 0, state: "SUCCESS", result: 4 }), { done: 2, first: true, size: 3 }, "size is .s + .t");
+  t.same(await backend.getGroup("py"), ["laminar-member", "python-member"], "members from .j in group-index order");
+  t.same(await backend.markGroupMember("plain", "m"), { done: 1, first: true }, "a group without .s keeps laminar's own count, no size");
+  t.equal(await backend.getGroup("nothing"), undefined);
+});
