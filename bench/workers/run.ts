@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { chooseTool } from "../load-generator.js";
+import { CONTENDERS } from "../contenders.js";
 import { CAN_PIN } from "../server-process.js";
 import { repoRoot } from "../workloads.js";
 import { parseWorkersOptions, workerCounts, USAGE } from "./options.js";
@@ -67,6 +68,13 @@ async function main(): Promise<number> {
     return 0;
   }
   const options = parseWorkersOptions(process.argv.slice(2));
+  // uWebSockets.js is an optional dependency: without it, node:http alone, said once.
+  const uwsProblem = CONTENDERS.find((c) => c.id === "laminar-uws")?.unavailable?.();
+  if (uwsProblem !== undefined && options.servers.includes("uws")) {
+    console.log(`skipping uWS: ${uwsProblem}`);
+    options.servers = options.servers.filter((s) => s !== "uws");
+    if (options.servers.length === 0) throw new Error("no server to measure");
+  }
   const tool = chooseTool(options.tool);
   const cores = cpus().length;
   const generatorCore = 1; // runLoad pins the generator to core 1
