@@ -14,7 +14,7 @@ export type Scenario = (typeof SCENARIOS)[number];
 
 /** What a run does. */
 export interface WorkersOptions {
-  /** Under a minute: one 1 s sample per point at N = 1, cores, 2 × cores; node:http and uWS; throughput and blocking. */
+  /** About a minute: one 1 s sample per point at N = 1, cores, 2 × cores; node:http and uWS; throughput and blocking. */
   quick: boolean;
   tool: ToolName | undefined;
   /** Worker counts measured: 1 … `maxWorkers` (with `--quick`: 1, the cores, `maxWorkers`). */
@@ -32,7 +32,7 @@ export interface WorkersOptions {
 
 /** Usage text. */
 export const USAGE = `usage: node dist/bench/workers/run.js [options]
-  --quick                 under a minute: 1 sample × 1 s per point, throughput and blocking,
+  --quick                 about a minute: 1 sample × 1 s per point, throughput and blocking,
                           N = 1, cores and 2 × cores only
   --tool wrk|autocannon   load generator (default: wrk when on PATH, else autocannon)
   --max-workers N         measure 1..N workers (default 2 × cores = ${2 * cpus().length})
