@@ -42,7 +42,7 @@
 import { constants } from "node:http2";
 import type { OutgoingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from "node:http2";
 import type { TLSSocket } from "node:tls";
-import type { Address, App, HeaderList, HttpResponseBodyEvent, HttpScope, Receive, ReceiveEvent, Send, SendEvent } from "./events.js";
+import type { Address, App, HeaderList, HttpRequestEvent, HttpResponseBodyEvent, HttpScope, Receive, ReceiveEvent, Send, SendEvent } from "./events.js";
 import { SENT } from "./events.js";
 import { DISCONNECT, DISCONNECT_PROMISE, FINAL_EMPTY, FINAL_EMPTY_PROMISE } from "./event-constants.js";
 import { splitTarget } from "./request-target.js";
@@ -71,6 +71,12 @@ export interface NodeHttp2AdapterOptions {
   maxUrlLength: number;
   /** Time allowed to receive a request's complete body, ms; past it: 408. 0 disables. Default 0. */
   requestTimeout?: number;
+  /**
+   * Bodies with a content-length up to this many bytes are read before the app runs and handed to
+   * it as one final event (as the node:http adapter does, and nginx buffers bodies). Default 0
+   * (stream everything).
+   */
+  prereadLimit?: number;
   /** Lifespan state; each request's `scope.state` is a shallow copy. Omitted: `{}` per request. */
   state?: Record<string, unknown>;
   /**
@@ -109,6 +115,7 @@ export class NodeHttp2Adapter {
   readonly maxBodySize: number;
   readonly maxUrlLength: number;
   readonly requestTimeout: number;
+  readonly prereadLimit: number;
   readonly state: Record<string, unknown> | undefined;
   readonly observer: Http2StreamObserver | undefined;
 
@@ -118,6 +125,7 @@ export class NodeHttp2Adapter {
     this.maxBodySize = options.maxBodySize;
     this.maxUrlLength = options.maxUrlLength;
     this.requestTimeout = options.requestTimeout ?? 0;
+    this.prereadLimit = Math.min(options.prereadLimit ?? 0, options.maxBodySize);
     this.state = options.state;
     this.observer = options.observer;
     this.handle = this.handle.bind(this);
@@ -143,6 +151,12 @@ export class NodeHttp2Adapter {
       return;
     }
     if (this.requestTimeout > 0 && !stream.endAfterHeaders) exchange.bodyTimer = setTimeout(bodyTimedOut, this.requestTimeout, exchange);
+    if (exchange.contentLength > 0 && exchange.contentLength <= this.prereadLimit && !stream.endAfterHeaders) {
+      // A small body of known length: read it first, run the app with it in hand (its receive()
+      // then needs no listener, no pending promise, no wake-up).
+      exchange.preread(scope);
+      return;
+    }
     void runApp(this.app, scope, exchange);
   }
 }
@@ -207,6 +221,11 @@ class Http2Exchange {
   private pendingResolve: ((event: ReceiveEvent) => void) | null = null;
   private pendingReject: ((err: unknown) => void) | null = null;
   private drainResolve: (() => void) | null = null;
+  /** The pre-read body, handed out by the first receive(). */
+  private prereadEvent: HttpRequestEvent | null = null;
+  /** Pre-read chunks so far, and the scope to run the app with once they are all in. */
+  private prereadChunks: Buffer[] | null = null;
+  private prereadScope: HttpScope | null = null;
 
   constructor(adapter: NodeHttp2Adapter, stream: ServerHttp2Stream) {
     this.adapter = adapter;
@@ -225,6 +244,11 @@ class Http2Exchange {
   // --- receive ---------------------------------------------------------------------------
 
   receiveEvent(): Promise<ReceiveEvent> {
+    const preread = this.prereadEvent;
+    if (preread !== null) {
+      this.prereadEvent = null;
+      return Promise.resolve(preread);
+    }
     if (this.bodyState === BODY_DONE) return this.waitForDisconnect();
     if (this.overflowed) return Promise.reject(new BodyTooLargeError(this.adapter.maxBodySize));
     if (this.dropped) return DISCONNECT_PROMISE;
@@ -248,6 +272,40 @@ class Http2Exchange {
     });
     this.wake();
     return promise;
+  }
+
+  /** Starts reading a body of known, small length; the app runs once it is all in. */
+  preread(scope: HttpScope): void {
+    this.prereadScope = scope;
+    this.bodyState = BODY_READING;
+    this.stream.on("data", onPrereadData);
+  }
+
+  /** A chunk of a pre-read body; the one completing the content-length runs the app. */
+  prereadData(chunk: Buffer): void {
+    if (this.prereadScope === null) return;
+    (this.prereadChunks ??= []).push(chunk);
+    this.received += chunk.length;
+    // nghttp2 resets a stream whose DATA does not add up to its content-length, so the count
+    // reaching it is the end of the body (and never passes it).
+    if (this.received !== this.contentLength) return;
+    const scope = this.prereadScope;
+    const chunks = this.prereadChunks;
+    this.prereadScope = null;
+    this.prereadChunks = null;
+    this.stream.removeListener("data", onPrereadData);
+    this.bodyState = BODY_DONE;
+    this.clearBodyTimer();
+    this.prereadEvent = { type: "http.request", body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), moreBody: false };
+    void runApp(this.adapter.app, scope, this);
+  }
+
+  /** The pre-read body will not complete (reset, timeout): the app never runs. */
+  private abandonPreread(): void {
+    this.prereadScope = null;
+    this.prereadChunks = null;
+    this.bodyState = BODY_DONE;
+    this.stream.removeListener("data", onPrereadData);
   }
 
   /** Data, the end or a close arrived (or a receive() began): settle a pending receive() if possible. */
@@ -360,6 +418,13 @@ class Http2Exchange {
     const readable = (stream as unknown as { _readableState?: { ended?: boolean } })._readableState;
     if (stream.closed || stream.destroyed || stream.readableEnded || readable?.ended === true) return;
     this.adapter.logger.debug({ timeout: this.adapter.requestTimeout }, "http2 request body timed out");
+    if (this.prereadScope !== null) {
+      // The app has not run: answer for it.
+      this.abandonPreread();
+      this.dropped = true;
+      respondError(stream, 408, undefined);
+      return;
+    }
     const wasDropped = this.dropped;
     this.dropped = true;
     if (!wasDropped) {
@@ -381,6 +446,11 @@ class Http2Exchange {
     const stream = this.stream;
     const clientReset = this.responseState !== RESPONSE_COMPLETE && stream.rstCode !== NGHTTP2_NO_ERROR && !this.dropped;
     if (clientReset) this.dropped = true;
+    if (this.prereadScope !== null) {
+      // Closed before the pre-read body was complete: nobody to answer, the app never runs.
+      this.abandonPreread();
+      this.dropped = true;
+    }
     this.adapter.observer?.streamClosed(this.session, clientReset);
     this.drained();
     if (this.pendingResolve === null) return;
@@ -529,6 +599,9 @@ function onStreamEnd(this: StreamWithExchange): void {
 }
 function onStreamDrain(this: StreamWithExchange): void {
   this[kExchange]?.drained();
+}
+function onPrereadData(this: StreamWithExchange, chunk: Buffer): void {
+  this[kExchange]?.prereadData(chunk);
 }
 function confirmEnd(exchange: Http2Exchange): void {
   exchange.confirmEnd();

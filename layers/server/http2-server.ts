@@ -37,6 +37,7 @@ import type { AddressInfo, Socket } from "node:net";
 import * as net from "node:net";
 import type { App } from "../adapter/events.js";
 import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress } from "./connection-server.js";
+import type { NodeHttpServerOptions } from "./node-http-server.js";
 import { IDLE_GRACE_MS, resolveLimits } from "./connection-server.js";
 import { NodeHttp2Adapter } from "../adapter/node-http2-adapter.js";
 import { NodeHttpAdapter } from "../adapter/node-http-adapter.js";
@@ -58,10 +59,19 @@ export interface Http2ServerOptions {
   abuse?: Partial<Http2AbuseLimits>;
   /** The clock the abuse windows are read from. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Bodies with a content-length up to this many bytes are read before the app runs and arrive as
+   * one event, on HTTP/2 and on the HTTP/1.1 fallback (as {@link NodeHttpServerOptions.prereadLimit}).
+   * Default 64 KiB; 0 streams every body.
+   */
+  prereadLimit?: number;
 }
 
 /** Default graceful-close timeout ({@link CloseOptions.timeout}). */
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
+
+/** Default {@link Http2ServerOptions.prereadLimit} (node:http's too). */
+const DEFAULT_PREREAD_LIMIT = 64 * 1024;
 
 /** Default {@link Http2ServerOptions.maxConcurrentStreams}. */
 const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
@@ -79,6 +89,7 @@ export class Http2Server implements ConnectionServer {
   private readonly maxConcurrentStreams: number;
   private readonly abuse: Http2AbuseLimits;
   private readonly now: () => number;
+  private readonly prereadLimit: number;
   private server: NodeHttp2Server | Http2SecureServer | undefined;
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly sockets = new Set<Socket>();
@@ -95,6 +106,7 @@ export class Http2Server implements ConnectionServer {
       if (value !== undefined) this.abuse[key] = value;
     }
     this.now = options.now ?? Date.now;
+    this.prereadLimit = options.prereadLimit ?? DEFAULT_PREREAD_LIMIT;
   }
 
   /** Starts accepting for `app`; resolves with the bound address (port 0 picks a free port). */
@@ -108,6 +120,7 @@ export class Http2Server implements ConnectionServer {
       maxBodySize: limits.maxBodySize,
       maxUrlLength: limits.maxUrlLength,
       requestTimeout: limits.requestTimeout,
+      prereadLimit: this.prereadLimit,
       state: options.state,
       observer: guard,
     });
@@ -183,7 +196,7 @@ export class Http2Server implements ConnectionServer {
    */
   private setUpHttp1(server: Http2SecureServer, app: App, options: ListenOptions, logger: Logger): void {
     const limits = resolveLimits(options);
-    const adapter = new NodeHttpAdapter(app, { logger, maxBodySize: limits.maxBodySize, state: options.state, prereadLimit: 64 * 1024 });
+    const adapter = new NodeHttpAdapter(app, { logger, maxBodySize: limits.maxBodySize, state: options.state, prereadLimit: this.prereadLimit });
     const handle = adapter.handle;
     const maxUrlLength = limits.maxUrlLength;
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {

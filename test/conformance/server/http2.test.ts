@@ -278,14 +278,46 @@ t.test("request bodies: with a content-length the chunk completing it is final; 
   const undeclared = await h2request(session, { ":method": "POST" }, "hello");
   t.same(JSON.parse(undeclared.body.toString()), ["5:true", "0:false"]);
 
-  // Declared 10, 5 sent, then a reset: never a complete-looking body.
-  const cut = session.request({ ":method": "POST", ":path": "/cut", "content-length": "10" });
+  // Declared 100 000 (past the 64 KiB pre-read, so it streams), 5 sent, then a reset: never a
+  // complete-looking body.
+  const cut = session.request({ ":method": "POST", ":path": "/cut", "content-length": "100000" });
   cut.on("error", () => {});
   cut.write("hello", () => setImmediate(() => cut.close(constants.NGHTTP2_CANCEL)));
   await new Promise((resolve) => cut.on("close", resolve));
   t.same(await cutSeen.promise, ["5:true", "http.disconnect"], "the cut body ends in a disconnect");
   const after = await h2request(session, { ":method": "POST", "content-length": "2" }, "ok");
   t.same(JSON.parse(after.body.toString()), ["2:false"], "the connection goes on");
+});
+
+t.test("a small declared body is read before the app runs; cut off or too slow, the app never runs", async (t) => {
+  const calls: string[] = [];
+  const app: App = async (scope, receive, send) => {
+    calls.push((scope as HttpScope).path);
+    await echoApp(scope, receive, send);
+  };
+  const { url } = await start(t, app, { requestTimeout: 200 });
+  const session = await h2connect(url);
+  t.teardown(() => session.close());
+  const whole = await h2request(session, { ":method": "POST", ":path": "/whole", "content-length": "5" }, "hello");
+  t.equal(JSON.parse(whole.body.toString()).body, "hello");
+
+  const cut = session.request({ ":method": "POST", ":path": "/cut", "content-length": "10" });
+  cut.on("error", () => {});
+  cut.write("hello", () => setImmediate(() => cut.close(constants.NGHTTP2_CANCEL)));
+  await new Promise((resolve) => cut.on("close", resolve));
+
+  const slow = session.request({ ":method": "POST", ":path": "/slow", "content-length": "10" });
+  slow.on("error", () => {});
+  let status = 0;
+  slow.on("response", (h) => (status = Number(h[":status"])));
+  slow.resume();
+  slow.write("abc");
+  await new Promise((resolve) => slow.on("close", resolve));
+  t.equal(status, 408, "not complete within requestTimeout");
+
+  const after = await h2request(session, { ":method": "POST", ":path": "/after", "content-length": "2" }, "ok");
+  t.equal(after.status, 200);
+  t.same(calls, ["/whole", "/after"], "neither the cut nor the slow request reached the app");
 });
 
 t.test("a request body not complete within requestTimeout: 408, and the app's receive() yields http.disconnect", async (t) => {

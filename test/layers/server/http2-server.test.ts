@@ -221,6 +221,37 @@ t.test("settings advertised: max concurrent streams, max header list size, no pu
   t.equal(settings.enableConnectProtocol, false, "RFC 8441 not offered: WebSockets stay on HTTP/1.1");
 });
 
+t.test("a client opening more streams than maxConcurrentStreams: refused, the app runs only the allowed ones, the server goes on", async (t) => {
+  const release = deferred<void>();
+  let calls = 0;
+  const app: App = async (scope, _receive, send) => {
+    calls++;
+    if ((scope as HttpScope).path === "/") await release.promise;
+    await send({ type: "http.response.start", status: 200, headers: [] });
+    await send({ type: "http.response.body", body: "ok" });
+  };
+  const { url, port } = await start(t, app, {}, { maxConcurrentStreams: 2 });
+  t.teardown(() => release.resolve());
+  const conn = await rawH2(port);
+  t.teardown(() => conn.socket.destroy());
+  // Ack the server's SETTINGS first (RFC 9113 §6.5.3), so its limit is in force for this client.
+  await until(() => parseFrames(conn.received()).some((f) => f.type === FRAME.SETTINGS && (f.flags & 0x1) === 0));
+  conn.socket.write(frame(FRAME.SETTINGS, 0x1, 0));
+  for (const id of [1, 3, 5]) conn.socket.write(frame(FRAME.HEADERS, 0x5, id, getHeaderBlock("localhost")));
+  // RFC 9113 §5.1.2 allows a stream error (REFUSED_STREAM); node/nghttp2 close the connection
+  // instead once the limit was acknowledged (GOAWAY with an error code).
+  const refused = (): boolean =>
+    goawayCode(conn.received()) !== undefined || parseFrames(conn.received()).some((f) => f.type === FRAME.RST_STREAM && f.streamId === 5);
+  await until(refused);
+  t.ok(refused(), "the third stream was refused");
+  const code = goawayCode(conn.received());
+  if (code !== undefined) t.not(code, constants.NGHTTP2_NO_ERROR, `GOAWAY with an error code (${code})`);
+  t.ok(calls <= 2, `the refused stream never reached the app (${calls} app calls)`);
+  release.resolve();
+  const res = await h2get(url, "/after");
+  t.equal(res.body.toString(), "ok", "a new client is served");
+});
+
 t.test("a header block past maxHeaderSize: that stream is refused, the connection serves the next one", async (t) => {
   const { port } = await start(t, echoApp, { maxHeaderSize: 4096 });
   const conn = await rawH2(port);
