@@ -159,6 +159,19 @@ t.test("TLS: a cleartext client on the TLS port (HTTP/1.1 bytes, or the h2c pref
   t.equal(res.status, 200, "still serving");
 });
 
+t.test("silent connections are closed: no TLS handshake within headersTimeout; no h2c preface or stream within keepAliveTimeout", { skip: typeof material === "string" ? material : false }, async (t) => {
+  const { key, cert } = material as Exclude<typeof material, string>;
+  const secure = await start(t, echoApp, { tls: { key, cert }, headersTimeout: 100 });
+  const cleartext = await start(t, echoApp, { keepAliveTimeout: 100 });
+  for (const port of [secure.port, cleartext.port]) {
+    const socket = connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.on("data", () => {});
+    await new Promise((resolve) => socket.once("close", resolve)); // bounded by the server, or tap's timeout
+  }
+  t.pass("both closed by the server");
+});
+
 t.test("TLS graceful close: an h2 stream in flight finishes, an idle HTTP/1.1 keep-alive connection is closed", { skip: typeof material === "string" ? material : false }, async (t) => {
   const { key, cert } = material as Exclude<typeof material, string>;
   const release = deferred<void>();
