@@ -1,11 +1,15 @@
 /**
  * `laminar serve --server http2 --workers 2` as a real process: the CLI (compiled with the
  * supervisor, see master-harness.ts) starts a master whose two workers share the port through
- * node:cluster, and both answer h2c requests; SIGTERM ends it with code 0.
+ * node:cluster, and both answer h2c requests; with `--certfile`/`--keyfile` they answer h2 over
+ * TLS and HTTP/1.1 for a client without h2. SIGTERM ends it with code 0.
  */
-import t from "tap";
-import { spawn } from "node:child_process";
+import t, { type Test } from "tap";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Agent, request } from "undici";
 import { compileForMaster, freePort } from "./master-harness.js";
 import { h2connect, h2request } from "../../conformance/server/http2-client.js";
 
@@ -14,11 +18,12 @@ t.setTimeout(55_000);
 const PID_APP = "test/fixtures/supervisor/pid-app.ts";
 const build = compileForMaster(t, ["lib/cli/bin.ts"]);
 
-t.test("laminar serve --server http2 --workers 2 serves h2c from both workers", async (t) => {
+/** Starts `laminar serve <pid-app> --server http2 --workers 2 …extra` on a free port. */
+async function serve(t: Test, extra: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string; exit: Promise<number | null> }> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [build.js("lib/cli/bin.ts"), "serve", build.js(PID_APP), "--server", "http2", "--workers", "2", "--host", "127.0.0.1", "--port", String(port), "--log-level", "warn"],
+    [build.js("lib/cli/bin.ts"), "serve", build.js(PID_APP), "--server", "http2", "--workers", "2", "--host", "127.0.0.1", "--port", String(port), "--log-level", "warn", ...extra],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
@@ -28,6 +33,11 @@ t.test("laminar serve --server http2 --workers 2 serves h2c from both workers", 
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   });
+  return { child, port, stderr: () => stderr, exit };
+}
+
+t.test("laminar serve --server http2 --workers 2 serves h2c from both workers", async (t) => {
+  const { child, port, stderr, exit } = await serve(t, []);
 
   // Each new connection goes to a worker (cluster's round robin); ask until both pids were seen.
   const pids = new Set<number>();
@@ -43,8 +53,44 @@ t.test("laminar serve --server http2 --workers 2 serves h2c from both workers", 
       await new Promise((resolve) => setTimeout(resolve, 50)); // not listening yet
     }
   }
-  t.equal(pids.size, 2, `both workers answered over h2c (${[...pids].join(", ")}) ${stderr}`);
+  t.equal(pids.size, 2, `both workers answered over h2c (${[...pids].join(", ")}) ${stderr()}`);
   t.notOk(pids.has(child.pid as number), "the master itself does not serve");
   child.kill("SIGTERM");
-  t.equal(await exit, 0, stderr);
+  t.equal(await exit, 0, stderr());
+});
+
+t.test("with --certfile/--keyfile: h2 over TLS, and HTTP/1.1 for a client without h2", async (t) => {
+  const dir = t.testdir();
+  try {
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
+      { stdio: "ignore" },
+    );
+  } catch (error) {
+    t.comment(`skipped: openssl could not make a test certificate: ${(error as Error).message}`);
+    return;
+  }
+  const ca = readFileSync(join(dir, "cert.pem"));
+  const { child, port, stderr, exit } = await serve(t, ["--certfile", join(dir, "cert.pem"), "--keyfile", join(dir, "key.pem")]);
+  const url = `https://127.0.0.1:${port}`;
+  let h2Status = 0;
+  for (let attempt = 0; attempt < 400 && h2Status === 0 && child.exitCode === null; attempt++) {
+    try {
+      const session = await h2connect(url, { ca });
+      h2Status = (await h2request(session, { ":path": "/pid" })).status;
+      session.close();
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  t.equal(h2Status, 200, `h2 over TLS ${stderr()}`);
+  const h1 = new Agent({ connect: { ca } });
+  t.teardown(() => h1.close());
+  const res = await request(`${url}/pid`, { dispatcher: h1 });
+  t.equal(res.statusCode, 200, "HTTP/1.1 fallback");
+  t.match(await res.body.json(), { pid: Number });
+  child.kill("SIGTERM");
+  t.equal(await exit, 0, stderr());
 });
