@@ -12,6 +12,8 @@
  *   §8.2.3, so an app written for HTTP/1.1 sees one cookie header); `scheme` is the connection's
  *   (TLS or not), as on node:http: a cleartext client claiming `:scheme https` is not believed
  *   (behind a proxy, the forwarded-headers middleware says what the client used);
+ * - a header list past maxHeaderSize (RFC 7541 §4.1 sizes): 431 (nghttp2 resets such a stream itself,
+ *   before decoding it, once the client acknowledged SETTINGS_MAX_HEADER_LIST_SIZE);
  * - `:path` longer than maxUrlLength: 414; a Content-Length over maxBodySize: 413 before the app;
  *   a streamed body passing it: `receive()` rejects with `BodyTooLargeError`, the client gets a 413
  *   (or a reset, if the response had started) and the stream is closed with NO_ERROR (RFC 9113
@@ -69,6 +71,11 @@ export interface NodeHttp2AdapterOptions {
   maxBodySize: number;
   /** `:path` longer than this: 414. */
   maxUrlLength: number;
+  /**
+   * Header list larger than this (RFC 7541 §4.1 sizes: name + value + 32 per field, pseudo-headers
+   * included): 431. Default: no check here (nghttp2's SETTINGS_MAX_HEADER_LIST_SIZE only).
+   */
+  maxHeaderSize?: number;
   /** Time allowed to receive a request's complete body, ms; past it: 408. 0 disables. Default 0. */
   requestTimeout?: number;
   /**
@@ -114,6 +121,7 @@ export class NodeHttp2Adapter {
   readonly logger: Logger;
   readonly maxBodySize: number;
   readonly maxUrlLength: number;
+  readonly maxHeaderSize: number;
   readonly requestTimeout: number;
   readonly prereadLimit: number;
   readonly state: Record<string, unknown> | undefined;
@@ -124,6 +132,7 @@ export class NodeHttp2Adapter {
     this.logger = options.logger;
     this.maxBodySize = options.maxBodySize;
     this.maxUrlLength = options.maxUrlLength;
+    this.maxHeaderSize = options.maxHeaderSize ?? Infinity;
     this.requestTimeout = options.requestTimeout ?? 0;
     this.prereadLimit = Math.min(options.prereadLimit ?? 0, options.maxBodySize);
     this.state = options.state;
@@ -686,9 +695,11 @@ function buildScope(exchange: Http2Exchange, stream: ServerHttp2Stream, raw: str
   let host: string | undefined;
   let hostCount = 0;
   let cookie: [string, string] | undefined;
+  let size = 0;
   for (let i = 0; i < n; i += 2) {
     const name = raw[i];
     const value = raw[i + 1];
+    size += name.length + value.length + 32;
     if (name.charCodeAt(0) === 58 /* : */) {
       if (name === ":method") method = value;
       else if (name === ":path") target = value;
@@ -713,6 +724,9 @@ function buildScope(exchange: Http2Exchange, stream: ServerHttp2Stream, raw: str
     }
     headers.push([name, value]);
   }
+  // nghttp2 enforces SETTINGS_MAX_HEADER_LIST_SIZE only once the client has acknowledged the
+  // server's SETTINGS; a client that never does would get node's default (64 KiB). Counted here too.
+  if (size > exchange.adapter.maxHeaderSize) return 431;
   if (method === "CONNECT") return 501;
   exchange.head = method === "HEAD";
   if (authority !== undefined) {

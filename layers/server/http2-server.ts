@@ -11,8 +11,9 @@
  *   deprecated it), nor HTTP/1.1 on that port.
  *
  * Limits ({@link ServerLimits} mapped onto HTTP/2):
- * - `maxHeaderSize` → SETTINGS_MAX_HEADER_LIST_SIZE, enforced by nghttp2 (the stream is refused,
- *   RST_STREAM; HTTP/2 has no 431 once HPACK decoding failed);
+ * - `maxHeaderSize` → SETTINGS_MAX_HEADER_LIST_SIZE, which nghttp2 enforces (RST_STREAM,
+ *   ENHANCE_YOUR_CALM) once the client acknowledged it; before that, and as a second check, the
+ *   adapter answers 431;
  * - `maxUrlLength` → 414 on a longer `:path`; `maxBodySize` → 413 (see the adapter);
  * - `requestTimeout` → the time a stream may take to deliver its whole request body (408);
  * - `keepAliveTimeout` → the idle timeout: GOAWAY once a connection has had no open stream that
@@ -119,6 +120,7 @@ export class Http2Server implements ConnectionServer {
       logger,
       maxBodySize: limits.maxBodySize,
       maxUrlLength: limits.maxUrlLength,
+      maxHeaderSize: limits.maxHeaderSize,
       requestTimeout: limits.requestTimeout,
       prereadLimit: this.prereadLimit,
       state: options.state,

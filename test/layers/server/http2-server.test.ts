@@ -234,54 +234,73 @@ t.test("settings advertised: max concurrent streams, max header list size, no pu
   t.equal(settings.enableConnectProtocol, false, "RFC 8441 not offered: WebSockets stay on HTTP/1.1");
 });
 
-t.test("a client opening more streams than maxConcurrentStreams: refused, the app runs only the allowed ones, the server goes on", async (t) => {
-  const release = deferred<void>();
-  let calls = 0;
-  const app: App = async (scope, _receive, send) => {
-    calls++;
-    if ((scope as HttpScope).path === "/") await release.promise;
-    await send({ type: "http.response.start", status: 200, headers: [] });
-    await send({ type: "http.response.body", body: "ok" });
-  };
-  const { url, port } = await start(t, app, {}, { maxConcurrentStreams: 2 });
-  t.teardown(() => release.resolve());
-  const conn = await rawH2(port);
-  t.teardown(() => conn.socket.destroy());
-  // Ack the server's SETTINGS first (RFC 9113 §6.5.3), so its limit is in force for this client.
-  await until(() => parseFrames(conn.received()).some((f) => f.type === FRAME.SETTINGS && (f.flags & 0x1) === 0));
-  conn.socket.write(frame(FRAME.SETTINGS, 0x1, 0));
-  for (const id of [1, 3, 5]) conn.socket.write(frame(FRAME.HEADERS, 0x5, id, getHeaderBlock("localhost")));
-  // RFC 9113 §5.1.2 allows a stream error (REFUSED_STREAM); node/nghttp2 close the connection
-  // instead once the limit was acknowledged (GOAWAY with an error code).
-  const refused = (): boolean =>
-    goawayCode(conn.received()) !== undefined || parseFrames(conn.received()).some((f) => f.type === FRAME.RST_STREAM && f.streamId === 5);
-  await until(refused);
-  t.ok(refused(), "the third stream was refused");
-  const code = goawayCode(conn.received());
-  if (code !== undefined) t.not(code, constants.NGHTTP2_NO_ERROR, `GOAWAY with an error code (${code})`);
-  t.ok(calls <= 2, `the refused stream never reached the app (${calls} app calls)`);
-  release.resolve();
-  const res = await h2get(url, "/after");
-  t.equal(res.body.toString(), "ok", "a new client is served");
-});
+for (const acked of [false, true]) {
+  t.test(`a client opening more streams than maxConcurrentStreams (SETTINGS ${acked ? "" : "not "}acknowledged): refused, the app runs only the allowed ones, the server goes on`, async (t) => {
+    const release = deferred<void>();
+    let calls = 0;
+    const app: App = async (scope, _receive, send) => {
+      calls++;
+      if ((scope as HttpScope).path === "/") await release.promise;
+      await send({ type: "http.response.start", status: 200, headers: [] });
+      await send({ type: "http.response.body", body: "ok" });
+    };
+    const { url, port } = await start(t, app, {}, { maxConcurrentStreams: 2 });
+    t.teardown(() => release.resolve());
+    const conn = await rawH2(port);
+    t.teardown(() => conn.socket.destroy());
+    // Acknowledged (RFC 9113 §6.5.3) or not, the limit holds: nghttp2 counts against the pending value.
+    await until(() => parseFrames(conn.received()).some((f) => f.type === FRAME.SETTINGS && (f.flags & 0x1) === 0));
+    if (acked) conn.socket.write(frame(FRAME.SETTINGS, 0x1, 0));
+    for (const id of [1, 3, 5]) conn.socket.write(frame(FRAME.HEADERS, 0x5, id, getHeaderBlock("localhost")));
+    // RFC 9113 §5.1.2 allows a stream error (REFUSED_STREAM); node/nghttp2 close the connection
+    // instead once the limit was acknowledged (GOAWAY with an error code).
+    const refused = (): boolean =>
+      goawayCode(conn.received()) !== undefined || parseFrames(conn.received()).some((f) => f.type === FRAME.RST_STREAM && f.streamId === 5);
+    await until(refused);
+    t.ok(refused(), "the third stream was refused");
+    const code = goawayCode(conn.received());
+    if (code !== undefined) t.not(code, constants.NGHTTP2_NO_ERROR, `GOAWAY with an error code (${code})`);
+    t.ok(calls <= 2, `the refused stream never reached the app (${calls} app calls)`);
+    release.resolve();
+    const res = await h2get(url, "/after");
+    t.equal(res.body.toString(), "ok", "a new client is served");
+  });
+}
 
-t.test("a header block past maxHeaderSize: that stream is refused, the connection serves the next one", async (t) => {
-  const { port } = await start(t, echoApp, { maxHeaderSize: 4096 });
-  const conn = await rawH2(port);
-  t.teardown(() => conn.socket.destroy());
-  const big = getHeaderBlock("localhost", [["x-big", "a".repeat(8000)]]);
-  // Split into HEADERS + CONTINUATION under the default 16 KiB frame size (it fits one, but the
-  // split is what a real client does with large blocks).
-  conn.socket.write(frame(FRAME.HEADERS, 0x1, 1, big.subarray(0, 4000)));
-  conn.socket.write(frame(FRAME.CONTINUATION, 0x4, 1, big.subarray(4000)));
-  conn.socket.write(frame(FRAME.HEADERS, 0x5, 3, getHeaderBlock("localhost")));
-  await until(() => parseFrames(conn.received()).some((f) => f.type === FRAME.HEADERS && f.streamId === 3));
-  const frames = parseFrames(conn.received());
-  const refused = frames.find((f) => f.streamId === 1 && (f.type === FRAME.RST_STREAM || f.type === FRAME.HEADERS));
-  t.ok(refused, "stream 1 got an answer");
-  if (refused?.type === FRAME.RST_STREAM) t.ok(refused.payload.readUInt32BE(0) !== 0, "reset with an error code");
-  t.ok(frames.some((f) => f.type === FRAME.HEADERS && f.streamId === 3), "stream 3 answered on the same connection");
-});
+for (const acked of [false, true]) {
+  t.test(`a header block past maxHeaderSize, SETTINGS ${acked ? "acknowledged: nghttp2 resets the stream" : "not acknowledged: 431"}; the connection serves the next one`, async (t) => {
+    let calls = 0;
+    const app: App = async (scope, receive, send) => {
+      calls++;
+      await echoApp(scope, receive, send);
+    };
+    const { port } = await start(t, app, { maxHeaderSize: 4096 });
+    const conn = await rawH2(port);
+    t.teardown(() => conn.socket.destroy());
+    if (acked) {
+      await until(() => parseFrames(conn.received()).some((f) => f.type === FRAME.SETTINGS && (f.flags & 0x1) === 0));
+      conn.socket.write(frame(FRAME.SETTINGS, 0x1, 0));
+      await until(() => parseFrames(conn.received()).filter((f) => f.type === FRAME.SETTINGS && (f.flags & 0x1) === 1).length > 0);
+    }
+    const big = getHeaderBlock("localhost", [["x-big", "a".repeat(8000)]]);
+    // HEADERS + CONTINUATION, as a client splits a large block.
+    conn.socket.write(frame(FRAME.HEADERS, 0x1, 1, big.subarray(0, 4000)));
+    conn.socket.write(frame(FRAME.CONTINUATION, 0x4, 1, big.subarray(4000)));
+    conn.socket.write(frame(FRAME.HEADERS, 0x5, 3, getHeaderBlock("localhost")));
+    await until(() => parseFrames(conn.received()).some((f) => f.type === FRAME.DATA && f.streamId === 3 && (f.flags & 0x1) === 1));
+    const frames = parseFrames(conn.received());
+    const one = frames.filter((f) => f.streamId === 1);
+    if (acked) {
+      const reset = one.find((f) => f.type === FRAME.RST_STREAM);
+      t.equal(reset?.payload.readUInt32BE(0), constants.NGHTTP2_ENHANCE_YOUR_CALM, "RST_STREAM(ENHANCE_YOUR_CALM)");
+    } else {
+      const body = one.find((f) => f.type === FRAME.DATA);
+      t.same(JSON.parse(String(body?.payload)), { detail: "Request Header Fields Too Large" }, "431's JSON body");
+    }
+    t.ok(frames.some((f) => f.type === FRAME.HEADERS && f.streamId === 3), "stream 3 answered on the same connection");
+    t.equal(calls, 1, "only stream 3 reached the app");
+  });
+}
 
 /** Floods whose frames are sent raw; each must close the connection, not the server. */
 const floods: Array<{ name: string; frames: (i: number) => Buffer; count: number }> = [
