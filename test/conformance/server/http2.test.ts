@@ -463,7 +463,7 @@ t.test("a stream still running after the close timeout has its connection destro
   t.equal((await res).status, 0, "no response");
 });
 
-t.test("an idle connection is closed after keepAliveTimeout (GOAWAY), a busy one is not", async (t) => {
+t.test("an idle connection is closed after keepAliveTimeout (GOAWAY)", async (t) => {
   const { url } = await start(t, echoApp, { keepAliveTimeout: 100 });
   const session = await h2connect(url);
   const ok = await h2request(session, {});
@@ -471,6 +471,24 @@ t.test("an idle connection is closed after keepAliveTimeout (GOAWAY), a busy one
   const goaway = new Promise<number>((resolve) => session.once("goaway", (code: number) => resolve(code)));
   t.equal(await goaway, constants.NGHTTP2_NO_ERROR);
   await sessionClosed(session);
+});
+
+t.test("a connection with a stream open is not idle: no GOAWAY while a response takes longer than keepAliveTimeout", async (t) => {
+  const app: App = async (_scope, _receive, send) => {
+    await new Promise((resolve) => setTimeout(resolve, 250)); // five idle timeouts
+    await send({ type: "http.response.start", status: 200, headers: [] });
+    await send({ type: "http.response.body", body: "late" });
+  };
+  const { url } = await start(t, app, { keepAliveTimeout: 50 });
+  const session = await h2connect(url);
+  t.teardown(() => session.close());
+  let goawayBeforeResponse = false;
+  let answered = false;
+  session.once("goaway", () => (goawayBeforeResponse = !answered));
+  const res = await h2request(session, {});
+  answered = true;
+  t.equal(res.body.toString(), "late");
+  t.notOk(goawayBeforeResponse, "no GOAWAY while the stream was open");
 });
 
 t.test("close() before listen() and twice is harmless", async (t) => {
