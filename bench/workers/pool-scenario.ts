@@ -6,7 +6,7 @@
  *
  * - N × pool = limit, split different ways: everything fits;
  * - N × pool < limit with a pool of 1: no error, but requests queue for their worker's one
- *   connection (the pool's wait shows in the latency);
+ *   connection (the pool's wait shows in the latency: compare 2 × 1 with 2 × 4, same workers);
  * - N × pool > limit (pg's default pool of 10): the pools grow under load until the server refuses
  *   them; those requests answer 503 (SQLSTATE 53300, logged by the bookstore) while the
  *   connections already open keep serving.
@@ -34,6 +34,7 @@ export const POOL_LIMIT = 8;
 export const POOL_CASES: ReadonlyArray<{ workers: number; poolSize: number }> = [
   { workers: 1, poolSize: 8 },
   { workers: 2, poolSize: 4 },
+  { workers: 2, poolSize: 1 },
   { workers: 4, poolSize: 2 },
   { workers: 4, poolSize: 1 },
   { workers: 2, poolSize: 10 },
