@@ -80,17 +80,22 @@ export async function createBenchRole(adminUrl: string, limit: number): Promise<
       watchConnections(ms = 100) {
         let peak = 0;
         let running = true;
+        let failure: unknown;
+        // Errors are kept for stop(), so a failed query cannot become an unhandled rejection meanwhile.
         const loop = (async () => {
           while (running) {
             const { rows } = await admin.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE usename = $1", [BENCH_ROLE]);
             peak = Math.max(peak, Number(rows[0]!.n));
             await new Promise((resolve) => setTimeout(resolve, ms));
           }
-        })();
+        })().catch((error: unknown) => {
+          failure = error;
+        });
         return {
           async stop() {
             running = false;
             await loop;
+            if (failure !== undefined) throw new Error(`counting the role's connections failed: ${(failure as Error).message}`, { cause: failure });
             return peak;
           },
         };

@@ -54,14 +54,17 @@ export interface RawSample {
 export async function sampleOnce(tree: ServedTree, tool: ToolName, load: PointLoad, seconds: number): Promise<RawSample> {
   const baseUrl = `http://127.0.0.1:${tree.spec.port}`;
   const watch = watchTree(tree);
+  let usage: TreeUsage | undefined;
   try {
     const [main, side] = await Promise.all([
       runLoad({ tool, baseUrl, workload: load.main, seconds, connections: load.connections, pin: CAN_PIN }),
       load.side === undefined ? undefined : runLoad({ tool, baseUrl, workload: load.side.workload, seconds, connections: load.side.connections, pin: CAN_PIN }),
     ]);
-    return { main, side, usage: watch.stop() };
+    usage = watch.stop();
+    return { main, side, usage };
   } finally {
-    watch.stop();
+    // A failed run still stops the RSS samplers (their timers would keep the process alive).
+    if (usage === undefined) watch.stop();
   }
 }
 
