@@ -737,6 +737,7 @@ function buildScope(exchange: Http2Exchange, stream: ServerHttp2Stream, raw: str
     }
     if (host === undefined) headers.unshift(["host", authority]);
   } else if (hostCount !== 1) {
+    // Defence in depth: nghttp2 already refuses these streams (PROTOCOL_ERROR, tested).
     exchange.rejection = hostCount === 0 ? "Missing :authority and Host" : "More than one Host header";
     return 400;
   }

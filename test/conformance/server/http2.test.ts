@@ -193,6 +193,47 @@ t.test("requests that never reach the app: 400 malformed path, 400 host mismatch
   t.equal(calls, 1);
 });
 
+t.test("app misuse: an invalid response header is a ProtocolError (then a 500 is still possible); two receive() at once are refused", async (t) => {
+  const errors = deferred<string[]>();
+  const app: App = async (scope, receive, send) => {
+    const path = (scope as HttpScope).path;
+    if (path === "/header") {
+      const messages: string[] = [];
+      await send({ type: "http.response.start", status: 200, headers: [["bad header", "x"]] });
+      await send({ type: "http.response.body", body: "never" }).catch((err: Error) => messages.push(err.message));
+      await send({ type: "http.response.start", status: 500, headers: [] }).catch((err: Error) => messages.push(err.message));
+      errors.resolve(messages);
+      await send({ type: "http.response.body", body: "fallback" });
+      return;
+    }
+    const first = receive();
+    const second = await receive().then(
+      () => "resolved",
+      (err: Error) => err.message,
+    );
+    await first;
+    await send({ type: "http.response.start", status: 200, headers: [] });
+    await send({ type: "http.response.body", body: second });
+  };
+  const { url } = await start(t, app, { logger: silentLogger });
+  const session = await h2connect(url);
+  t.teardown(() => session.close());
+  const header = await h2request(session, { ":path": "/header" });
+  const messages = await errors.promise;
+  t.match(messages[0], /valid response header names and values/);
+  t.equal(messages.length, 1, "after the rejected head the response is idle again: a new start is accepted");
+  t.equal(header.status, 500);
+  t.equal(header.body.toString(), "fallback");
+  // A streamed body (no content-length, not pre-read), so the first receive() is still pending.
+  const stream = session.request({ ":method": "POST", ":path": "/twice" });
+  const chunks: Buffer[] = [];
+  stream.on("data", (c: Buffer) => chunks.push(c));
+  const ended = new Promise((resolve) => stream.on("end", resolve));
+  setImmediate(() => stream.end("body"));
+  await ended;
+  t.match(Buffer.concat(chunks).toString(), /one receive\(\) at a time/);
+});
+
 t.test("a body larger than maxBodySize, streamed without content-length, gives 413 while streaming", async (t) => {
   const seen = deferred<string>();
   const app: App = async (_scope, receive, send) => {

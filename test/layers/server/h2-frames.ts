@@ -39,7 +39,7 @@ function hpackInt(value: number, n: number, first: number): Buffer {
 }
 
 /** A literal header field without indexing, new name (RFC 7541 §6.2.2). */
-function literal(name: string, value: string): Buffer {
+export function literal(name: string, value: string): Buffer {
   const n = Buffer.from(name);
   const v = Buffer.from(value);
   return Buffer.concat([Buffer.from([0x00]), hpackInt(n.length, 7, 0), n, hpackInt(v.length, 7, 0), v]);

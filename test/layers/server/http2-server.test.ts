@@ -22,7 +22,7 @@ import { Http2Server, type Http2ServerOptions } from "../../../layers/server/htt
 import { silentLogger } from "../../../lib/logger.js";
 import { capturingLogger, deferred, echoApp } from "../../conformance/server/test-apps.js";
 import { h2connect, h2get, h2request } from "../../conformance/server/http2-client.js";
-import { FRAME, frame, getHeaderBlock, goawayCode, parseFrames, rawH2 } from "./h2-frames.js";
+import { FRAME, frame, getHeaderBlock, goawayCode, literal, parseFrames, rawH2 } from "./h2-frames.js";
 
 const run = promisify(execFile);
 t.setTimeout(50_000);
@@ -123,6 +123,9 @@ t.test("TLS: h2 by ALPN, HTTP/1.1 for clients that do not offer it, the same app
   }
   t.same(JSON.parse(await curl(["--http2", "--cacert", certFile, `${url}/`])), { version: "2", scheme: "https" }, "curl --http2");
   t.same(JSON.parse(await curl(["--http1.1", "--cacert", certFile, `${url}/`])), { version: "1.1", scheme: "https" }, "curl --http1.1");
+  const long = await request(`${url}/${"a".repeat(9000)}`, { dispatcher: h1Agent });
+  t.equal(long.statusCode, 414, "the HTTP/1.1 fallback has the node server's limits (maxUrlLength)");
+  await long.body.dump();
 });
 
 t.test("TLS fallback: WebSockets over HTTP/1.1 on the same port (RFC 8441 is not offered)", { skip: typeof material === "string" ? material : false }, async (t) => {
@@ -301,6 +304,22 @@ for (const acked of [false, true]) {
     t.equal(calls, 1, "only stream 3 reached the app");
   });
 }
+
+t.test("no :authority and no single Host: nghttp2 refuses the stream before the adapter sees it", async (t) => {
+  const { port } = await start(t, echoApp);
+  const conn = await rawH2(port);
+  t.teardown(() => conn.socket.destroy());
+  const GET_HTTP_SLASH = Buffer.from([0x82, 0x86, 0x84]); // static table: :method GET, :scheme http, :path /
+  conn.socket.write(frame(FRAME.HEADERS, 0x5, 1, GET_HTTP_SLASH));
+  conn.socket.write(frame(FRAME.HEADERS, 0x5, 3, Buffer.concat([GET_HTTP_SLASH, literal("host", "a.example"), literal("host", "b.example")])));
+  const answered = (id: number): boolean => parseFrames(conn.received()).some((f) => f.streamId === id && (f.type === FRAME.DATA || f.type === FRAME.RST_STREAM));
+  await until(() => answered(1) && answered(3));
+  const frames = parseFrames(conn.received());
+  const reset = frames.find((f) => f.streamId === 1 && f.type === FRAME.RST_STREAM);
+  t.equal(reset?.payload.readUInt32BE(0), constants.NGHTTP2_PROTOCOL_ERROR, "RFC 9113 §8.3.1: no authority at all is malformed");
+  const resetThree = frames.find((f) => f.streamId === 3 && f.type === FRAME.RST_STREAM);
+  t.equal(resetThree?.payload.readUInt32BE(0), constants.NGHTTP2_PROTOCOL_ERROR, "two Host fields and no :authority: refused too");
+});
 
 /** Floods whose frames are sent raw; each must close the connection, not the server. */
 const floods: Array<{ name: string; frames: (i: number) => Buffer; count: number }> = [
