@@ -37,7 +37,7 @@ import type { Http2SecureServer, Http2Server as NodeHttp2Server, ServerHttp2Sess
 import type { AddressInfo, Socket } from "node:net";
 import * as net from "node:net";
 import type { App } from "../adapter/events.js";
-import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress } from "./connection-server.js";
+import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress, ServerLimits } from "./connection-server.js";
 import type { NodeHttpServerOptions } from "./node-http-server.js";
 import { IDLE_GRACE_MS, resolveLimits } from "./connection-server.js";
 import { NodeHttp2Adapter } from "../adapter/node-http2-adapter.js";
@@ -155,7 +155,7 @@ export class Http2Server implements ConnectionServer {
         allowHTTP1: true,
         handshakeTimeout: limits.headersTimeout > 0 ? limits.headersTimeout : 120_000,
       });
-      this.setUpHttp1(secure, app, options, logger);
+      this.setUpHttp1(secure, app, options.state, limits, logger);
       server = secure;
     }
     server.on("stream", adapter.handle);
@@ -196,9 +196,8 @@ export class Http2Server implements ConnectionServer {
    * HTTP/1.1 for TLS clients that did not negotiate h2: node's http1 machinery on this server,
    * configured like {@link NodeHttpServer}.
    */
-  private setUpHttp1(server: Http2SecureServer, app: App, options: ListenOptions, logger: Logger): void {
-    const limits = resolveLimits(options);
-    const adapter = new NodeHttpAdapter(app, { logger, maxBodySize: limits.maxBodySize, state: options.state, prereadLimit: this.prereadLimit });
+  private setUpHttp1(server: Http2SecureServer, app: App, state: Record<string, unknown> | undefined, limits: ServerLimits, logger: Logger): void {
+    const adapter = new NodeHttpAdapter(app, { logger, maxBodySize: limits.maxBodySize, state, prereadLimit: this.prereadLimit });
     const handle = adapter.handle;
     const maxUrlLength = limits.maxUrlLength;
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -233,7 +232,7 @@ export class Http2Server implements ConnectionServer {
       maxMessageSize: limits.maxMessageSize,
       idleTimeout: limits.websocketIdleTimeout,
       maxUrlLength,
-      state: options.state,
+      state,
       serveHttp: onRequest,
     });
     server.on("upgrade", websockets.handleUpgrade);
