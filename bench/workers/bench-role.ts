@@ -34,6 +34,14 @@ export interface BenchRole {
   readonly server: ServerLimits;
   /** Samples the role's connection count every `ms` until `stop()`, which returns the peak. */
   watchConnections(ms?: number): { stop(): Promise<number> };
+  /**
+   * Waits (at most `timeoutMs`) until the role has no connection at the server: a stopped tree's
+   * backends take a moment to exit, and until they do they count against the limit, so the next
+   * tree's startup could be refused.
+   *
+   * @throws when connections remain after `timeoutMs`
+   */
+  waitForNoConnections(timeoutMs?: number): Promise<void>;
   /** Ends the role's sessions, drops its schema and the role, closes the admin connection. */
   drop(): Promise<void>;
 }
@@ -99,6 +107,16 @@ export async function createBenchRole(adminUrl: string, limit: number): Promise<
             return peak;
           },
         };
+      },
+      async waitForNoConnections(timeoutMs = 10_000) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const { rows } = await admin.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE usename = $1", [BENCH_ROLE]);
+          const open = Number(rows[0]!.n);
+          if (open === 0) return;
+          if (Date.now() > deadline) throw new Error(`${open} connection(s) of ${BENCH_ROLE} still open after ${timeoutMs} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
       },
       async drop() {
         try {

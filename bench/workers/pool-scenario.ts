@@ -73,6 +73,8 @@ export async function poolScenario(tool: ToolName, options: WorkersOptions, log:
     const load: PointLoad = { main: { name: `GET ${BOOK_LIST_PATH}`, method: "GET", path: BOOK_LIST_PATH }, connections: options.connections };
     const points: Point[] = [];
     for (const { workers, poolSize } of POOL_CASES) {
+      // The previous case's backends must be gone, or this tree's startup connections could be refused.
+      await role.waitForNoConnections();
       const env = { ...bookstoreEnv(dir, role.url), DATABASE_POOL_SIZE: String(poolSize), DATABASE_POOL_TIMEOUT_MS: String(POOL_TIMEOUT_MS) };
       const point = await withTree({ target: BOOKSTORE_TARGET, workers, server: "node", port: await freePort(), env }, async (tree) => {
         await seedBookstore(`http://127.0.0.1:${tree.spec.port}`);

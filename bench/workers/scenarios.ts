@@ -28,11 +28,13 @@ export const BLOCKING_TARGET = join(repoRoot, "dist/bench/workers/blocking-app.j
 /** Milliseconds of CPU the blocking route burns per request. */
 export const BLOCK_MS = 20;
 
-/** Serves `spec`, runs `body`, and always stops it. */
+/** Serves `spec`, runs `body`, and always stops it; a failure carries the end of the tree's output (why a master stopped). */
 export async function withTree<T>(spec: ServeSpec, body: (tree: ServedTree) => Promise<T>): Promise<T> {
   const tree = await serve(spec);
   try {
     return await body(tree);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n--- laminar serve --workers ${spec.workers} --server ${spec.server}, last output:\n${tree.output().slice(-2_000)}`, { cause: error });
   } finally {
     await tree.stop();
   }
