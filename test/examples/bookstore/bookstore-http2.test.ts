@@ -6,8 +6,6 @@
  * the store is not what is tested here.
  */
 import t, { type Test } from "tap";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { ClientHttp2Session } from "node:http2";
@@ -17,10 +15,11 @@ import { createBookstore } from "../../../examples/bookstore/app.js";
 import type { TlsOptions } from "../../../layers/server/connection-server.js";
 import { AUTH_OPTIONS, FORM_HEADERS, passwordForm, WRITER } from "./auth-client.js";
 import { h2connect, h2request } from "../../conformance/server/http2-client.js";
+import { makeTestCertificate } from "../../fixtures/test-certificate.js";
 
 t.setTimeout(50_000);
 
-const material = makeCertificate(t.testdir());
+const material = makeTestCertificate(t.testdir());
 
 /** PNG signature, then a pattern: only the head is sniffed. */
 function pngBytes(size: number): Buffer {
@@ -116,16 +115,3 @@ for (const mode of ["h2c", "h2 over TLS"] as const) {
   });
 }
 
-function makeCertificate(dir: string): TlsOptions | string {
-  try {
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
-      { stdio: "ignore" },
-    );
-  } catch (error) {
-    return `openssl could not make a test certificate: ${(error as Error).message}`;
-  }
-  return { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) };
-}

@@ -9,7 +9,7 @@
  * so `t.before` compiles what it needs into node_modules/.cache (as the supervisor's master test).
  */
 import t from "tap";
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,6 +17,7 @@ import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
 import { WebSocket } from "ws";
+import { makeTestCertificate, type TestCertificate } from "../../fixtures/test-certificate.js";
 
 const root = resolve(fileURLToPath(new URL("../../../", import.meta.url)));
 const runScript = join(root, "examples/deploy/run.sh");
@@ -35,20 +36,6 @@ function findNginx(): string | { missing: string } {
   return { missing: "nginx is not installed (apt-get install nginx): the deploy example cannot run" };
 }
 
-/** A self-signed certificate for 127.0.0.1, or why openssl could not make one. */
-function makeCertificate(dir: string): { key: string; cert: string } | { missing: string } {
-  try {
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
-      { stdio: "ignore" },
-    );
-  } catch (error) {
-    return { missing: `openssl could not make a test certificate: ${(error as Error).message}` };
-  }
-  return { key: join(dir, "key.pem"), cert: join(dir, "cert.pem") };
-}
 
 /** A port free a moment ago (cluster workers and nginx need named ports). */
 async function freePort(): Promise<number> {
@@ -70,12 +57,11 @@ function alive(pid: number): boolean {
 }
 
 const nginx = findNginx();
-const material = makeCertificate(t.testdir());
-const skip = typeof nginx !== "string" ? nginx.missing : "missing" in material ? material.missing : false;
+const material = makeTestCertificate(t.testdir());
+const skip = typeof nginx !== "string" ? nginx.missing : typeof material === "string" ? material : false;
 
 t.test("laminar behind nginx (examples/deploy/run.sh)", { skip }, async (t) => {
-  const { key, cert } = material as { key: string; cert: string };
-  const ca = readFileSync(cert);
+  const { keyFile: key, certFile: cert, cert: ca } = material as TestCertificate;
 
   // Compile the CLI, the worker entry and the fixture app (emit only, noCheck: `npm test` type-checks anyway).
   const cacheDir = join(root, "node_modules", ".cache");

@@ -8,8 +8,6 @@
 import t from "tap";
 import type { Test } from "tap";
 import { execFile, execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { connect } from "node:net";
 import { promisify } from "node:util";
 import { constants } from "node:http2";
@@ -23,6 +21,7 @@ import { silentLogger } from "../../../lib/logger.js";
 import { capturingLogger, deferred, echoApp } from "../../conformance/server/test-apps.js";
 import { h2connect, h2get, h2request } from "../../conformance/server/http2-client.js";
 import { FRAME, frame, getHeaderBlock, goawayCode, literal, parseFrames, rawH2 } from "./h2-frames.js";
+import { makeTestCertificate } from "../../fixtures/test-certificate.js";
 
 const run = promisify(execFile);
 t.setTimeout(50_000);
@@ -38,7 +37,7 @@ function missing(command: string, args: string[], why: string): string | false {
 }
 const noCurl = missing("curl", ["--version"], "curl not installed");
 const noH2load = missing("h2load", ["--version"], "h2load not installed (Debian package nghttp2-client)");
-const material = makeCertificate(t.testdir());
+const material = makeTestCertificate(t.testdir());
 
 async function start(t: Test, app: App, options: ListenOptions = {}, serverOptions: Http2ServerOptions = {}): Promise<ListeningAddress> {
   const server = new Http2Server({ logger: silentLogger, ...serverOptions });
@@ -390,17 +389,4 @@ async function curl(args: string[]): Promise<string> {
   return stdout;
 }
 
-function makeCertificate(dir: string): { key: Buffer; cert: Buffer; certFile: string } | string {
-  try {
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
-      { stdio: "ignore" },
-    );
-  } catch (error) {
-    return `openssl could not make a test certificate: ${(error as Error).message}`;
-  }
-  return { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")), certFile: join(dir, "cert.pem") };
-}
 

@@ -3,29 +3,14 @@
  * (skipped with a message where openssl is missing; the uWS half where its binary cannot load).
  */
 import t from "tap";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { connect } from "node:net";
 import { Agent, request } from "undici";
 import { WebSocket } from "ws";
 import { App } from "../../../lib/app.js";
 import { silentLogger } from "../../../lib/logger.js";
 import { loadUws } from "../../../layers/server/uws-load.js";
+import { makeTestCertificate } from "../../fixtures/test-certificate.js";
 
-function makeCertificate(dir: string): { key: Buffer; cert: Buffer } | string {
-  try {
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
-      { stdio: "ignore" },
-    );
-  } catch (error) {
-    return `openssl could not make a test certificate: ${(error as Error).message}`;
-  }
-  return { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) };
-}
 
 let uwsMissing: string | false = false;
 try {
@@ -34,7 +19,7 @@ try {
   uwsMissing = `uWebSockets.js unavailable: ${(error as Error).message}`;
 }
 
-const material = makeCertificate(t.testdir());
+const material = makeTestCertificate(t.testdir());
 
 for (const server of ["node", "uws"] as const) {
   const skip = typeof material === "string" ? material : server === "uws" ? uwsMissing : false;

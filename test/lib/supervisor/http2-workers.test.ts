@@ -5,13 +5,13 @@
  * TLS and HTTP/1.1 for a client without h2. SIGTERM ends it with code 0.
  */
 import t, { type Test } from "tap";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { compileForMaster, freePort } from "./master-harness.js";
 import { h2connect, h2request } from "../../conformance/server/http2-client.js";
+import { makeTestCertificate } from "../../fixtures/test-certificate.js";
 
 t.setTimeout(55_000);
 
@@ -60,20 +60,13 @@ t.test("laminar serve --server http2 --workers 2 serves h2c from both workers", 
 });
 
 t.test("with --certfile/--keyfile: h2 over TLS, and HTTP/1.1 for a client without h2", async (t) => {
-  const dir = t.testdir();
-  try {
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
-      { stdio: "ignore" },
-    );
-  } catch (error) {
-    t.comment(`skipped: openssl could not make a test certificate: ${(error as Error).message}`);
+  const material = makeTestCertificate(t.testdir());
+  if (typeof material === "string") {
+    t.comment(`skipped: ${material}`);
     return;
   }
-  const ca = readFileSync(join(dir, "cert.pem"));
-  const { child, port, stderr, exit } = await serve(t, ["--certfile", join(dir, "cert.pem"), "--keyfile", join(dir, "key.pem")]);
+  const ca = material.cert;
+  const { child, port, stderr, exit } = await serve(t, ["--certfile", material.certFile, "--keyfile", material.keyFile]);
   const url = `https://127.0.0.1:${port}`;
   let h2Status = 0;
   for (let attempt = 0; attempt < 400 && h2Status === 0 && child.exitCode === null; attempt++) {
