@@ -66,7 +66,6 @@ if n > cap then redis.call('ZREMRANGEBYRANK', P .. 'laminar.recent', 0, n - cap 
 return 1
 `);
 
-/** ARGV: prefix, group id, member id, expires ms. Returns {done, first}. */
 /**
  * ARGV: prefix, group id, member id, expiry ms, group index, the member's `.j` entry ('' for none).
  * Returns {done, first, size}: size -1 when the group has no `.s` (not a chord: laminar's own count).

@@ -47,7 +47,9 @@ export class Completion {
   /**
    * After a SUCCESS was stored: publishes the chain's next link (built by {@link nextLink}) and, for
    * the member of a chord that completes it, the chord's callback with the members' results in
-   * member order. Throws when the broker or backend does (the worker logs it).
+   * member order. `result` (null for an ignored result) is recorded with the member's count, where a
+   * backend shared with Python Celery lets a Python worker gather it. Throws when the broker or backend
+   * does (the worker logs it).
    */
   async succeeded(message: TaskMessage, next: TaskMessage | undefined, result?: unknown): Promise<void> {
     if (next !== undefined) await this.registry.broker.publish(next);
