@@ -18,14 +18,14 @@
  *
  * @module
  */
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { CAN_PIN, freePort, pinned, startServer, type RunningServer } from "./server-process.js";
 import { cpuSeconds } from "./proc-stats.js";
 import { ITEM_BODY, repoRoot } from "./workloads.js";
-import { parseWrkOutput } from "./load-generator.js";
+import { parseWrkOutput, runCaptured } from "./load-generator.js";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const DURATION = Number(process.env.DURATION ?? 3);
@@ -93,15 +93,7 @@ async function sample(contender: Contender, server: RunningServer, workload: Wor
   const command = generatorCommand(contender, workload, url, bodyFile);
   const { file, args } = pinned(1, command.file, command.args);
   const cpuBefore = cpuSeconds(server.pid);
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
-    child.once("error", reject);
-    child.once("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${file} exited with ${code}: ${stderr.trim()}`))));
-  });
+  const out = await runCaptured(file, args, file);
   const cpu = cpuSeconds(server.pid) - cpuBefore;
   const parsed = contender.driver === "wrk" ? (({ rps, errors }) => ({ rps, failed: errors }))(parseWrkOutput(out)) : parseH2loadOutput(out);
   if (!Number.isFinite(parsed.rps) || !Number.isFinite(parsed.failed)) throw new Error(`${contender.name}: unreadable report:\n${out}`);

@@ -127,20 +127,25 @@ function commandFor(spec: LoadSpec): { file: string; args: string[] } {
   };
 }
 
-/** Runs one sample; rejects when the generator fails or its report cannot be read. */
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const { file, args } = pinned(1, commandFor(spec).file, commandFor(spec).args, spec.pin);
-  const cpuBefore = childrenCpuSeconds();
-  const started = process.hrtime.bigint();
-  const out = await new Promise<string>((resolve, reject) => {
+/** Runs a load generator to its end; resolves with its stdout, rejects (naming `label`) when it fails. */
+export function runCaptured(file: string, args: readonly string[], label: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
     child.once("error", reject);
-    child.once("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${spec.tool} exited with ${code}: ${stderr.trim()}`))));
+    child.once("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${label} exited with ${code}: ${stderr.trim()}`))));
   });
+}
+
+/** Runs one sample; rejects when the generator fails or its report cannot be read. */
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const { file, args } = pinned(1, commandFor(spec).file, commandFor(spec).args, spec.pin);
+  const cpuBefore = childrenCpuSeconds();
+  const started = process.hrtime.bigint();
+  const out = await runCaptured(file, args, spec.tool);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const generatorCpu = (childrenCpuSeconds() - cpuBefore) / seconds;
   const parsed = spec.tool === "wrk" ? parseWrkOutput(out) : parseAutocannonOutput(out);

@@ -34,12 +34,13 @@
 import * as http2 from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2SecureServer, Http2Server as NodeHttp2Server, ServerHttp2Session } from "node:http2";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import * as net from "node:net";
 import type { App } from "../adapter/events.js";
 import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress, ServerLimits } from "./connection-server.js";
 import type { NodeHttpServerOptions } from "./node-http-server.js";
 import { IDLE_GRACE_MS, resolveLimits } from "./connection-server.js";
+import { listenOn } from "./listen-socket.js";
 import { NodeHttp2Adapter } from "../adapter/node-http2-adapter.js";
 import { NodeHttpAdapter } from "../adapter/node-http-adapter.js";
 import { NodeWebSocketAdapter } from "../adapter/node-websocket-adapter.js";
@@ -171,25 +172,9 @@ export class Http2Server implements ConnectionServer {
     // A session that fails (protocol error, a peer's bad frames) is destroyed by node; log it.
     server.on("sessionError", (err: Error) => logger.debug({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, "http2 session error"));
 
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        server.removeListener("listening", onListening);
-        reject(err);
-      };
-      const onListening = (): void => {
-        server.removeListener("error", onError);
-        resolve();
-      };
-      server.once("error", onError);
-      server.once("listening", onListening);
-      server.listen(options.port ?? 8000, options.host ?? "127.0.0.1");
-    });
-    server.on("error", (err: Error) => logger.error({ err }, "server error"));
+    const address = await listenOn(server, options, tls !== undefined, logger);
     this.server = server;
-    const address = server.address() as AddressInfo;
-    const host = address.address;
-    const urlHost = host.includes(":") ? `[${host}]` : host;
-    return { host, port: address.port, url: `${tls === undefined ? "http" : "https"}://${urlHost}:${address.port}` };
+    return address;
   }
 
   /**

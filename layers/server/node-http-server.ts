@@ -13,10 +13,11 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as net from "node:net";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { App } from "../adapter/events.js";
 import type { CloseOptions, ConnectionServer, ListenOptions, ListeningAddress, ServerLimits } from "./connection-server.js";
 import { IDLE_GRACE_MS, resolveLimits } from "./connection-server.js";
+import { listenOn } from "./listen-socket.js";
 import { NodeHttpAdapter } from "../adapter/node-http-adapter.js";
 import { NodeWebSocketAdapter } from "../adapter/node-websocket-adapter.js";
 import { rawErrorResponse, writeErrorResponse } from "../adapter/node-error-response.js";
@@ -127,27 +128,11 @@ export class NodeHttpServer implements ConnectionServer {
     server.on("upgrade", websockets.handleUpgrade);
     server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => onClientError(err, socket, logger));
 
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        server.removeListener("listening", onListening);
-        reject(err);
-      };
-      const onListening = (): void => {
-        server.removeListener("error", onError);
-        resolve();
-      };
-      server.once("error", onError);
-      server.once("listening", onListening);
-      server.listen(options.port ?? 8000, options.host ?? "127.0.0.1");
-    });
-    server.on("error", (err: Error) => logger.error({ err }, "server error"));
+    const address = await listenOn(server, options, tls !== undefined, logger);
     this.server = server;
     this.adapter = adapter;
     this.websockets = websockets;
-    const address = server.address() as AddressInfo;
-    const host = address.address;
-    const urlHost = host.includes(":") ? `[${host}]` : host;
-    return { host, port: address.port, url: `${tls === undefined ? "http" : "https"}://${urlHost}:${address.port}` };
+    return address;
   }
 
   /**
