@@ -48,6 +48,7 @@ import type {
   SendEvent,
 } from "./events.js";
 import { SENT } from "./events.js";
+import { runApp } from "./run-app.js";
 import { DISCONNECT, DISCONNECT_PROMISE, FINAL_EMPTY, FINAL_EMPTY_PROMISE } from "./event-constants.js";
 import type { Logger } from "../../lib/logger.js";
 import { splitTarget } from "./request-target.js";
@@ -147,19 +148,8 @@ export class NodeHttpAdapter {
       exchange.preread(scope);
       return;
     }
-    void runApp(this.app, scope, exchange);
+    runApp(this.app, scope, exchange);
   }
-}
-
-/** Runs the app and applies the response-started invariant to however it ends. */
-async function runApp(app: App, scope: HttpScope, exchange: NodeHttpExchange): Promise<void> {
-  try {
-    await app(scope, exchange.receive, exchange.send);
-  } catch (err) {
-    exchange.appFailed(scope, err);
-    return;
-  }
-  exchange.appReturned(scope);
 }
 
 /** Per-request state: the request stream, the response, and the protocol position. */
@@ -276,7 +266,7 @@ class NodeHttpExchange {
     this.prereadEvent = { type: "http.request", body, moreBody: false };
     const scope = this.prereadScope!;
     this.prereadScope = null;
-    void runApp(this.adapter.app, scope, this);
+    runApp(this.adapter.app, scope, this);
   }
 
   /** The client left before the body was complete: the app never runs, there is nobody to answer. */

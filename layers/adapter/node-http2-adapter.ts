@@ -46,6 +46,7 @@ import type { OutgoingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 
 import type { TLSSocket } from "node:tls";
 import type { Address, App, HeaderList, HttpRequestEvent, HttpResponseBodyEvent, HttpScope, Receive, ReceiveEvent, Send, SendEvent } from "./events.js";
 import { SENT } from "./events.js";
+import { runApp } from "./run-app.js";
 import { DISCONNECT, DISCONNECT_PROMISE, FINAL_EMPTY, FINAL_EMPTY_PROMISE } from "./event-constants.js";
 import { splitTarget } from "./request-target.js";
 import { errorBody } from "./node-error-response.js";
@@ -166,19 +167,8 @@ export class NodeHttp2Adapter {
       exchange.preread(scope);
       return;
     }
-    void runApp(this.app, scope, exchange);
+    runApp(this.app, scope, exchange);
   }
-}
-
-/** Runs the app and applies the response-started invariant to however it ends. */
-async function runApp(app: App, scope: HttpScope, exchange: Http2Exchange): Promise<void> {
-  try {
-    await app(scope, exchange.receive, exchange.send);
-  } catch (err) {
-    exchange.appFailed(scope, err);
-    return;
-  }
-  exchange.appReturned(scope);
 }
 
 /**
@@ -306,7 +296,7 @@ class Http2Exchange {
     this.bodyState = BODY_DONE;
     this.clearBodyTimer();
     this.prereadEvent = { type: "http.request", body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), moreBody: false };
-    void runApp(this.adapter.app, scope, this);
+    runApp(this.adapter.app, scope, this);
   }
 
   /** The pre-read body will not complete (reset, timeout): the app never runs. */

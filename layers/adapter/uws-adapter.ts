@@ -42,6 +42,7 @@ import type {
   SendEvent,
 } from "./events.js";
 import { SENT } from "./events.js";
+import { runApp } from "./run-app.js";
 import { DISCONNECT, DISCONNECT_PROMISE, FINAL_EMPTY, FINAL_EMPTY_PROMISE } from "./event-constants.js";
 import type { Logger } from "../../lib/logger.js";
 import { BodyTooLargeError, LaminarError, ProtocolError } from "../../lib/errors.js";
@@ -178,7 +179,7 @@ export class UwsAdapter {
     // uWS corks the socket for the duration of its handler: a response the app completes
     // synchronously needs no cork() call (and no closure) of its own.
     this.inHandler = true;
-    void runApp(this.app, scope, exchange);
+    runApp(this.app, scope, exchange);
     this.inHandler = false;
     // After the app's synchronous part: a response it already ended needs no abort handler (and
     // uWS only requires one when the handler returns with the response still open).
@@ -298,17 +299,6 @@ class UwsHttpScope implements HttpScope {
   set client(value: Address | null) {
     this.#exchange.setClient(value);
   }
-}
-
-/** Runs the app and applies the response-started invariant to however it ends. */
-async function runApp(app: App, scope: HttpScope, exchange: UwsExchange): Promise<void> {
-  try {
-    await app(scope, exchange.receive, exchange.send);
-  } catch (err) {
-    exchange.appFailed(scope, err);
-    return;
-  }
-  exchange.appReturned(scope);
 }
 
 const BODY_UNREAD = 0;

@@ -16,7 +16,8 @@
  *
  * @module
  */
-import type { App } from "../adapter/events.js";
+import type { App, HttpScope, Send } from "../adapter/events.js";
+import { SENT } from "../adapter/events.js";
 import type { Logger } from "../../lib/logger.js";
 import type { Middleware } from "./middleware.js";
 import { hasAfterResponse, runAfterResponse } from "./after-response.js";
@@ -42,38 +43,67 @@ export interface ErrorMiddlewareOptions {
 
 /** Creates the error layer. */
 export function errorMiddleware(options: ErrorMiddlewareOptions): Middleware {
-  const { logger, exceptions, pending } = options;
-  const debug = options.debug ?? false;
+  const settings: ErrorSettings = { logger: options.logger, debug: options.debug ?? false, exceptions: options.exceptions, pending: options.pending };
+  const { logger, debug, exceptions } = settings;
   return (next: App): App =>
-    async function errorLayer(scope, receive, send) {
+    function errorLayer(scope, receive, send) {
       if (scope.type !== "http") {
         if (scope.type === "websocket") return guardWebSocket(next, scope, receive, send, { logger, debug, exceptions });
         return next(scope, receive, send);
       }
+      let result: Promise<void>;
       try {
-        await next(scope, receive, send);
+        result = next(scope, receive, send);
       } catch (thrown) {
-        let error = thrown;
-        if (exceptions !== undefined) {
-          try {
-            if (await answerException(exceptions, error, scope, send)) return;
-          } catch (fromHandler) {
-            error = fromHandler;
-          }
-        }
-        logger.error({ err: error, method: scope.method, path: scope.path }, "unhandled error in request");
-        try {
-          await sendServerError(send, error, debug);
-        } catch {
-          // Started before the error: re-raise so the server closes the connection.
-          throw error;
-        }
-      } finally {
-        // After the response, whichever way it went (and before a re-raise reaches the server).
-        if (hasAfterResponse(scope)) {
-          const work = runAfterResponse(scope, logger);
-          await (pending === undefined ? work : pending.track(work));
-        }
+        return guarded(null, thrown, scope, send, settings);
       }
+      // The common case, a response completed inside the call (the shared SENT promise, resolved
+      // by construction): no async frame, no microtask, unless there is after-response work.
+      if (result === SENT && !hasAfterResponse(scope)) return SENT;
+      return guarded(result, undefined, scope, send, settings);
     };
+}
+
+/** The error layer's settings, shared by every request. */
+interface ErrorSettings {
+  logger: Logger;
+  debug: boolean;
+  exceptions: ExceptionHandlers | undefined;
+  pending: PendingWork | undefined;
+}
+
+/**
+ * The error layer's slow path: waits for the rest of the pipeline (`running`), or starts from the
+ * error it threw synchronously (`running` null), answers what can be answered, and runs the
+ * after-response work last.
+ */
+async function guarded(running: Promise<void> | null, syncError: unknown, scope: HttpScope, send: Send, settings: ErrorSettings): Promise<void> {
+  try {
+    if (running === null) throw syncError;
+    await running;
+  } catch (thrown) {
+    let error = thrown;
+    const { exceptions, logger } = settings;
+    if (exceptions !== undefined) {
+      try {
+        if (await answerException(exceptions, error, scope, send)) return;
+      } catch (fromHandler) {
+        error = fromHandler;
+      }
+    }
+    logger.error({ err: error, method: scope.method, path: scope.path }, "unhandled error in request");
+    try {
+      await sendServerError(send, error, settings.debug);
+    } catch {
+      // Started before the error: re-raise so the server closes the connection.
+      throw error;
+    }
+  } finally {
+    // After the response, whichever way it went (and before a re-raise reaches the server).
+    if (hasAfterResponse(scope)) {
+      const work = runAfterResponse(scope, settings.logger);
+      const pending = settings.pending;
+      await (pending === undefined ? work : pending.track(work));
+    }
+  }
 }

@@ -13,7 +13,8 @@
  *
  * @module
  */
-import type { App, ConnectionScope, Send } from "../adapter/events.js";
+import type { App, ConnectionScope, Scope, Send } from "../adapter/events.js";
+import { SENT } from "../adapter/events.js";
 import type { Middleware } from "./middleware.js";
 import { HttpException, LaminarError, RequestValidationError } from "../../lib/errors.js";
 import { JSONResponse, type AnyResponse } from "../handler/responses.js";
@@ -92,14 +93,28 @@ export async function answerException(handlers: ExceptionHandlers, error: unknow
 /** Creates the exception layer with the given handlers. */
 export function exceptionMiddleware(handlers: ExceptionHandlers): Middleware {
   return (next: App): App =>
-    async function exceptionLayer(scope, receive, send) {
+    function exceptionLayer(scope, receive, send) {
       if (scope.type === "websocket") return answerWebSocketException(handlers, next, scope, receive, send);
+      let result: Promise<void>;
       try {
-        await next(scope, receive, send);
+        result = next(scope, receive, send);
       } catch (error) {
-        if (scope.type !== "http" || !(await answerException(handlers, error, scope, send))) throw error;
+        return answerThrown(handlers, null, error, scope, send);
       }
+      // Completed inside the call (the shared, resolved SENT): nothing can have failed.
+      if (result === SENT) return SENT;
+      return answerThrown(handlers, result, undefined, scope, send);
     };
+}
+
+/** The exception layer's slow path: waits for `running` (or starts from `syncError` when it is null). */
+async function answerThrown(handlers: ExceptionHandlers, running: Promise<void> | null, syncError: unknown, scope: Scope, send: Send): Promise<void> {
+  try {
+    if (running === null) throw syncError;
+    await running;
+  } catch (error) {
+    if (scope.type !== "http" || !(await answerException(handlers, error, scope, send))) throw error;
+  }
 }
 
 /** The exception layer for a WebSocket: handlers answer errors raised before the handshake was accepted. */
