@@ -258,6 +258,10 @@ class NodeHttpExchange {
     req.removeListener("end", onPrereadEnd);
     req.removeListener("close", onPrereadGone);
     // The 'error' listener stays: without it a late socket error on the request would be thrown.
+    // It finds no exchange from now on, and the request (which node keeps as the connection's last
+    // until the next one arrives) no longer keeps this exchange and its scope alive: measured under
+    // POST load, that retention doubled what survived each scavenge and grew the old generation.
+    req[kExchange] = undefined;
     const chunks = this.prereadChunks ?? [];
     this.prereadChunks = null;
     const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -345,6 +349,8 @@ class NodeHttpExchange {
     req.removeListener("end", onReqEnd);
     req.removeListener("close", onReqGone);
     // The 'error' listener stays: without it a late socket error on the request would be thrown.
+    // Detached from the request as in prereadEnd (the request outlives its exchange).
+    req[kExchange] = undefined;
   }
 
   /**

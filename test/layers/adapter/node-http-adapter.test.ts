@@ -508,3 +508,40 @@ t.test("pre-read: a client that leaves mid-body never reaches the app, and the s
   t.equal(responses[0]!.status, 200);
   t.equal(calls, 1, "only the complete request ran the app");
 });
+
+t.test("a finished request no longer holds its exchange (node keeps it as the connection's last request)", async (t) => {
+  /** The adapter's own symbol properties on the request that still hold a value. */
+  const heldBy = (req: http.IncomingMessage): unknown[] =>
+    Object.getOwnPropertySymbols(req)
+      .filter((symbol) => symbol.description?.startsWith("laminar.") === true)
+      .map((symbol) => (req as unknown as Record<symbol, unknown>)[symbol])
+      .filter((value) => value !== undefined);
+  for (const prereadLimit of [64 * 1024, 0]) {
+    const label = prereadLimit === 0 ? "streamed body" : "pre-read body";
+    const seen: http.IncomingMessage[] = [];
+    const createServer = ((options: http.ServerOptions, listener: http.RequestListener) =>
+      http.createServer(options, (req, res) => {
+        seen.push(req);
+        listener(req, res);
+      })) as typeof http.createServer;
+    const server = new NodeHttpServer({ createServer, prereadLimit });
+    const during = deferred<number>();
+    const { port } = await server.listen(
+      async (_scope, receive, send) => {
+        let event = await receive();
+        while (event.type === "http.request" && event.moreBody === true) event = await receive();
+        during.resolve(heldBy(seen[0]!).length);
+        await send(START);
+        await send(BODY);
+      },
+      { host: "127.0.0.1", port: 0, logger: capturingLogger() },
+    );
+    t.teardown(() => server.close({ timeout: 0 }));
+    const socket = await openSocket(port);
+    t.teardown(() => socket.destroy());
+    socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+    await collectResponses(socket, { responses: 1 });
+    t.equal(await during.promise, 0, `${label}: detached once the body is complete`);
+    t.same(heldBy(seen[0]!), [], `${label}: nothing of the exchange is left on the request`);
+  }
+});
