@@ -1,0 +1,162 @@
+/**
+ * `npm run bench:instructions` without valgrind: parsing callgrind's total, the per-request
+ * difference, the command line (bad values rejected), the table and targets, and the request
+ * driver over a real socket (exactly N requests, statuses counted, the POST body delivered).
+ *
+ * No end-to-end run under valgrind: node alone takes 10–55 s to start under callgrind on the
+ * project's 2-core machine, so one run cannot be bounded well under the file's 60 s. No timing asserts.
+ */
+import t from "tap";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { countInstructions, parseCallgrindTotal, perRequest } from "../../bench/instruction-count.js";
+import { DEFAULT_CONTENDERS, parseInstructionOptions, workloadId } from "../../bench/instruction-options.js";
+import { checkInstructionTargets, formatInstructionTable, formatInstructionTargets, type PairResult } from "../../bench/instruction-report.js";
+import { drive } from "../../bench/instruction-driver.js";
+import { WORKLOADS, ITEM_BODY } from "../../bench/workloads.js";
+
+// The shape of a real callgrind output file (valgrind 3.19, --dump-instr=no), trimmed.
+const CALLGRIND_OUTPUT = `# callgrind format
+version: 1
+creator: callgrind-3.19.0
+pid: 17476
+cmd:  node --single-threaded wrap.mjs app.js
+part: 1
+
+desc: I1 cache: 
+desc: Timerange: Basic block 0 - 301234567
+desc: Trigger: Program termination
+
+positions: line
+events: Ir
+summary: 2568143041
+
+
+ob=(1) /usr/bin/node
+fl=(1) ???
+fn=(1) 0x0000000000a1b2c3
+0 12345
+totals: 2568143247
+`;
+
+t.test("the callgrind total is read from summary:, else totals:", async (t) => {
+  t.equal(parseCallgrindTotal(CALLGRIND_OUTPUT), 2568143041, "summary: wins over totals:");
+  t.equal(parseCallgrindTotal(CALLGRIND_OUTPUT.replace(/^summary:.*$/m, "")), 2568143247, "totals: when there is no summary:");
+  t.equal(parseCallgrindTotal("events: Ir Dr\nsummary: 1554024061 99\n"), 1554024061, "several events: the first (Ir)");
+  t.throws(() => parseCallgrindTotal("events: Ir\n0 12\n"), /no summary: or totals:/);
+  t.throws(() => parseCallgrindTotal("# summary: 5\n"), /no summary/, "only at the start of a line");
+  t.throws(() => parseCallgrindTotal(""), /no summary/);
+});
+
+t.test("instructions per request: the difference between two runs over their request difference", async (t) => {
+  const small = { requests: 3000, instructions: 1_000_000_000 };
+  const large = { requests: 9000, instructions: 1_432_200_000 };
+  t.equal(perRequest(small, large), 72_033.33333333333);
+  t.equal(perRequest(large, small), perRequest(small, large), "order does not matter");
+  t.equal(perRequest({ requests: 10, instructions: 500 }, { requests: 30, instructions: 500 }), 0, "shared cost only: 0 per request");
+  t.throws(() => perRequest(small, { requests: 3000, instructions: 5 }), /no difference/);
+  t.throws(() => perRequest(small, { requests: 9000, instructions: NaN }), /not a number/);
+});
+
+t.test("command line", async (t) => {
+  const defaults = parseInstructionOptions([]);
+  t.strictSame(defaults.only, [...DEFAULT_CONTENDERS]);
+  t.strictSame(defaults.only, ["laminar-node", "bare-node", "fastify"]);
+  t.strictSame(defaults.workloads, [...WORKLOADS], "every workload, in report order");
+  t.strictSame(defaults.requests, [3000, 9000]);
+  t.equal(defaults.help, false);
+  t.equal(parseInstructionOptions(["--help"]).help, true);
+
+  t.strictSame(WORKLOADS.map(workloadId), ["hello", "items", "post-items", "deps"]);
+  const some = parseInstructionOptions(["--only", "hono, express", "--workloads", "deps,hello", "--requests", "900,300"]);
+  t.strictSame(some.only, ["hono", "express"]);
+  t.strictSame(some.workloads.map((w) => w.name), ["GET /hello", "GET /deps"], "report order, not the order given");
+  t.strictSame(some.requests, [300, 900], "smaller count first");
+  t.strictSame(parseInstructionOptions(["--workloads=POST /items"]).workloads.map((w) => w.path), ["/items"], "a workload's full name works too");
+
+  t.throws(() => parseInstructionOptions(["--only", "nginx"]), /unknown contender.*nginx/);
+  t.throws(() => parseInstructionOptions(["--only", ","]), /comma-separated/);
+  t.throws(() => parseInstructionOptions(["--workloads", "hello,upload"]), /unknown workload.*upload/);
+  for (const bad of ["5", "a,b", "0,10", "10,10", "1.5,3", "3,4,5", "-3,9", ""]) {
+    t.throws(() => parseInstructionOptions(["--requests", bad]), /--requests/, `--requests ${JSON.stringify(bad)} rejected`);
+  }
+  t.throws(() => parseInstructionOptions(["--duration", "3"]), /Unknown option/);
+  t.throws(() => parseInstructionOptions(["--only"]), /argument missing|requires/i);
+  t.throws(() => parseInstructionOptions(["stray"]), /positional/i);
+});
+
+t.test("table and targets, from the lead's hand-measured numbers", async (t) => {
+  const pair = (contender: string, workload: string, perRequest: number): PairResult => ({ contender, workload, runs: [], perRequest });
+  const results = [
+    pair("laminar-node", "GET /hello", 72_700),
+    pair("bare-node", "GET /hello", 62_000),
+    pair("laminar-node", "GET /items/:id", 62_200),
+    pair("bare-node", "GET /items/:id", 71_500),
+    pair("fastify", "GET /items/:id", 82_500),
+    pair("laminar-node", "POST /items", 112_800),
+    pair("bare-node", "POST /items", 108_100),
+    pair("fastify", "POST /items", NaN), // failed
+  ];
+  const workloads = ["GET /hello", "GET /items/:id", "POST /items"];
+  const checks = checkInstructionTargets(results, workloads);
+  const find = (peer: string, workload: string) => checks.find((c) => c.target.includes(peer) && c.workload === workload);
+  t.equal(find("bare", "GET /hello")?.met, false, "72.7k > 62.0k / 0.9");
+  t.equal(find("bare", "GET /items/:id")?.met, true);
+  t.equal(find("bare", "POST /items")?.met, true, "112.8k ≤ 108.1k / 0.9 = 120.1k");
+  t.equal(find("Fastify", "GET /items/:id")?.met, true);
+  t.equal(find("Fastify", "GET /hello"), undefined, "Fastify not measured: no check");
+  t.equal(find("Fastify", "POST /items"), undefined, "a failed pair gives no check");
+  t.equal(checks.length, 4);
+  t.match(formatInstructionTargets(checks), /MISSED\s+laminar ≤ bare node:http \/ 0\.9\s+GET \/hello\s+1\.173 \(limit 1\.111\)/);
+  t.match(formatInstructionTargets([]), /none measurable/);
+
+  const table = formatInstructionTable(
+    results,
+    [
+      { id: "laminar-node", label: "laminar node:http" },
+      { id: "bare-node", label: "bare node:http" },
+      { id: "fastify", label: "Fastify" },
+    ],
+    workloads,
+  );
+  t.match(table, /laminar node:http\s+72\.7k \(1\.00×\)\s+62\.2k \(1\.00×\)\s+112\.8k \(1\.00×\)/);
+  t.match(table, /bare node:http\s+62\.0k \(0\.85×\)\s+71\.5k \(1\.15×\)\s+108\.1k \(0\.96×\)/);
+  t.match(table, /Fastify\s+–\s+82\.5k \(1\.33×\)\s+–/, "missing and failed pairs shown as –");
+});
+
+t.test("the driver sends exactly N requests and counts the statuses", async (t) => {
+  const seen: { method?: string; url?: string; type?: string; body: string }[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk));
+    req.on("end", () => {
+      seen.push({ method: req.method, url: req.url, type: req.headers["content-type"], body });
+      // Every 10th request fails, so a non-2xx answer shows up in the statuses.
+      res.writeHead(seen.length % 10 === 0 ? 500 : 201, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  let connections = 0;
+  server.on("connection", () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  const post = WORKLOADS.find((w) => w.method === "POST")!;
+
+  const result = await drive({ baseUrl: `http://127.0.0.1:${port}`, method: "POST", path: post.path, body: post.body, requests: 103, connections: 16 });
+  t.equal(result.sent, 103);
+  t.strictSame(result.statuses, { "201": 93, "500": 10 });
+  t.equal(seen.length, 103, "the server saw exactly 103 requests");
+  t.ok(seen.every((r) => r.method === "POST" && r.url === "/items" && r.type === "application/json" && r.body === ITEM_BODY), "the workload's body, as JSON");
+  t.ok(connections > 1 && connections <= 16, `concurrent requests, on at most 16 connections (saw ${connections})`);
+
+  const get = await drive({ baseUrl: `http://127.0.0.1:${port}`, method: "GET", path: "/items/42?q=hello", requests: 5, connections: 16 });
+  t.equal(get.sent, 5, "fewer requests than workers: still exact");
+  t.equal(seen.at(-1)?.url, "/items/42?q=hello");
+});
+
+t.test("only node apps are counted", async (t) => {
+  await t.rejects(
+    countInstructions({ command: { file: "/usr/bin/python3", args: ["-m", "uvicorn"] }, workload: WORKLOADS[0]!, requests: 10 }),
+    /not a node app/,
+  );
+});
