@@ -118,6 +118,11 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
    */
   function respond(result: unknown, send: Send, ctx: RequestContext): Promise<void> {
     if (ctx.scope.extensions !== undefined) return respondWithExtras(result, send, ctx);
+    return respondPlain(result, send, ctx);
+  }
+
+  /** {@link respond} once background tasks are queued and there are no response parts to merge. */
+  function respondPlain(result: unknown, send: Send, ctx: RequestContext): Promise<void> {
     if (isResponse(result)) return result.sendTo(send, ctx.scope, ctx.receive);
     if (bodyless) return sendAll(send, { type: "http.response.start", status, headers: [] }, "");
     const json = serialize(result);
@@ -128,12 +133,15 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
   function respondWithExtras(result: unknown, send: Send, ctx: RequestContext): Promise<void> {
     queueBackgroundTasks(ctx.scope);
     const parts = responsePartsOf(ctx.scope);
+    // Extensions without response parts (request-scoped services keep their table there): the
+    // plain path, without the merging below.
+    if (parts === undefined) return respondPlain(result, send, ctx);
     if (isResponse(result)) {
-      if (parts !== undefined) result.headers.push(...parts.headers);
+      result.headers.push(...parts.headers);
       return result.sendTo(send, ctx.scope, ctx.receive);
     }
-    const finalStatus = parts?.status ?? status;
-    const extra = parts?.headers ?? [];
+    const finalStatus = parts.status ?? status;
+    const extra = parts.headers;
     // A content-type set by the handler replaces the serializer's.
     const ownType = extra.some(([name]) => name === "content-type");
     if (isBodylessStatus(finalStatus)) return sendAll(send, { type: "http.response.start", status: finalStatus, headers: extra }, "");
