@@ -99,6 +99,7 @@ export interface CountSpec {
   command: { file: string; args: string[] };
   workload: Workload;
   requests: number;
+  /** Connections the driver uses (default 1: sequential). */
   connections?: number;
 }
 
@@ -140,7 +141,7 @@ export async function countInstructions(spec: CountSpec): Promise<RunTotal> {
       path: spec.workload.path,
       body: spec.workload.body,
       requests: spec.requests,
-      connections: spec.connections ?? 16,
+      connections: spec.connections ?? 1,
     });
     const bad = Object.entries(result.statuses).filter(([status]) => !status.startsWith("2"));
     if (result.sent !== spec.requests || bad.length > 0) {

@@ -4,8 +4,9 @@
  * its own process, pinned to core 1 by `instruction-count.ts`, so the server under callgrind keeps
  * core 0 to itself.
  *
- * 16 workers share an undici `Pool` (16 connections, no pipelining), each awaiting a response and
- * reading its body before sending the next, like the lead's hand measurement.
+ * `connections` workers share an undici `Pool` (that many connections, no pipelining), each
+ * awaiting a response and reading its body before sending the next; one by default (see
+ * `InstructionOptions.connections` for why).
  *
  * Usage: `node instruction-driver.js '<DriverSpec as JSON>'`.
  *

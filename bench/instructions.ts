@@ -31,9 +31,10 @@ const SCOPE =
   "counts user-space instructions of the server process only (callgrind; node --single-threaded, so V8's " +
   "compiler and GC run on the main thread and are counted). Not counted: kernel time — syscalls, which strace " +
   "shows are the same per request for laminar and bare node:http (one read, one writev). It complements req/s, it does not replace it. " +
-  // Measured on the project's loaded 2-core VM: bare node:http GET /items/:id run twice gave 51.0k and 73.6k.
-  "Counts are steadier than req/s but not exact: V8 schedules GC partly by elapsed time, so on a loaded machine two runs of one pair " +
-  "have differed by up to 1.4×; repeat a pair before trusting a small difference.";
+  // Measured on the project's loaded 2-core VM: with 16 connections bare node:http GET /items/:id gave
+  // 51.0k and 73.6k in two runs; one connection at a time (the default), bare GET /hello gave 89.6k and 91.5k.
+  "With one connection (the default) runs of one pair repeat within a few %; with many, how requests batch per event-loop " +
+  "wake-up depends on timing and runs have differed by 1.4×.";
 
 function machine(): string {
   return `${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
@@ -103,7 +104,7 @@ async function main(): Promise<number> {
       valgrind,
       commit: commit(),
       scope: SCOPE,
-      method: "(I(N2) − I(N1)) / (N2 − N1): callgrind totals of two fresh server processes sent N1 and N2 requests (undici Pool, 16 connections, no pipelining)",
+      method: `(I(N2) − I(N1)) / (N2 − N1): callgrind totals of two fresh server processes sent N1 and N2 requests (undici Pool, no pipelining, ${options.connections} connection(s))`,
       requests: options.requests,
       skipped,
       contenders: contenders.map((c) => ({ id: c.id, label: c.label })),
@@ -123,7 +124,7 @@ async function main(): Promise<number> {
       try {
         for (const requests of options.requests) {
           const begun = Date.now();
-          runs.push(await countInstructions({ command: contender.command(0), workload, requests }));
+          runs.push(await countInstructions({ command: contender.command(0), workload, requests, connections: options.connections }));
           console.log(`  ${workload.name.padEnd(15)} ${contender.label.padEnd(20)} ${String(requests).padStart(6)} requests: ${runs.at(-1)!.instructions.toLocaleString("en-US")} instructions (${Math.round((Date.now() - begun) / 1000)} s)`);
         }
         result.perRequest = perRequest(runs[0]!, runs[1]!);

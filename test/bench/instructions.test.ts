@@ -64,6 +64,8 @@ t.test("command line", async (t) => {
   t.strictSame(defaults.only, ["laminar-node", "bare-node", "fastify"]);
   t.strictSame(defaults.workloads, [...WORKLOADS], "every workload, in report order");
   t.strictSame(defaults.requests, [3000, 9000]);
+  t.equal(defaults.connections, 1, "sequential by default: the repeatable mode");
+  t.equal(parseInstructionOptions(["--connections", "16"]).connections, 16);
   t.equal(defaults.help, false);
   t.equal(parseInstructionOptions(["--help"]).help, true);
 
@@ -79,6 +81,9 @@ t.test("command line", async (t) => {
   t.throws(() => parseInstructionOptions(["--workloads", "hello,upload"]), /unknown workload.*upload/);
   for (const bad of ["5", "a,b", "0,10", "10,10", "1.5,3", "3,4,5", "-3,9", ""]) {
     t.throws(() => parseInstructionOptions(["--requests", bad]), /--requests/, `--requests ${JSON.stringify(bad)} rejected`);
+  }
+  for (const bad of ["0", "1.5", "x", "-2", "1000"]) {
+    t.throws(() => parseInstructionOptions(["--connections", bad]), /--connections/, `--connections ${JSON.stringify(bad)} rejected`);
   }
   t.throws(() => parseInstructionOptions(["--duration", "3"]), /Unknown option/);
   t.throws(() => parseInstructionOptions(["--only"]), /argument missing|requires/i);
