@@ -14,9 +14,7 @@
  *
  * @module
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { CONTENDERS, type Contender } from "./contenders.js";
 import { checkAnswers } from "./answer-check.js";
@@ -25,6 +23,7 @@ import { freePort, startServer } from "./server-process.js";
 import { countInstructions, perRequest, valgrindVersion, type RunTotal } from "./instruction-count.js";
 import { parseInstructionOptions, USAGE } from "./instruction-options.js";
 import { checkInstructionTargets, formatInstructionTable, formatInstructionTargets, type PairResult } from "./instruction-report.js";
+import { codeVersion, describeMachine } from "./machine.js";
 
 /** Said in the output and the result file: what the number is, and is not. */
 const SCOPE =
@@ -35,18 +34,6 @@ const SCOPE =
   // 51.0k and 73.6k in two runs; one connection at a time (the default), bare GET /hello gave 89.6k and 91.5k.
   "With one connection (the default) runs of one pair repeat within a few %; with many, how requests batch per event-loop " +
   "wake-up depends on timing and runs have differed by 1.4×.";
-
-function machine(): string {
-  return `${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
-}
-
-function commit(): string {
-  try {
-    return execFileSync("git", ["-C", repoRoot, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
-}
 
 /** Why a contender is not measured here, or undefined when it is. */
 function skipReason(contender: Contender): string | undefined {
@@ -99,10 +86,9 @@ async function main(): Promise<number> {
   const save = (): void => {
     const report = {
       date,
-      machine: machine(),
-      node: process.version,
+      machine: describeMachine(),
       valgrind,
-      commit: commit(),
+      ...codeVersion(),
       scope: SCOPE,
       method: `(I(N2) − I(N1)) / (N2 − N1): callgrind totals of two fresh server processes sent N1 and N2 requests (undici Pool, no pipelining, ${options.connections} connection(s))`,
       requests: options.requests,

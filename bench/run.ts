@@ -18,9 +18,8 @@
  *
  * @module
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { CONTENDERS, selectContenders, type Contender } from "./contenders.js";
 import { checkAnswers } from "./answer-check.js";
@@ -33,6 +32,7 @@ import { formatTargets, formatWorkloadTable } from "./report-table.js";
 import { renderChart } from "./svg-chart.js";
 import { parseOptions, USAGE, type BenchOptions } from "./options.js";
 import { formatLayerReport, measureLayers, type LayerReport } from "./layers.js";
+import { codeVersion, describeMachine } from "./machine.js";
 
 /** The generator is called the bottleneck when its CPU is at least this share of its core. */
 const GENERATOR_SATURATED = 0.9;
@@ -64,29 +64,11 @@ async function start(contender: Contender): Promise<Started> {
   return { contender, server, baseUrl: `http://127.0.0.1:${port}` };
 }
 
-/** Commit measured and the framework files that differed from it (the checkout is shared). */
-function codeVersion(): { commit: string; uncommittedFrameworkFiles: string[] } {
-  try {
-    const git = (...args: string[]): string => execFileSync("git", ["-C", repoRoot, ...args], { encoding: "utf8" });
-    const dirty = git("status", "--porcelain", "--", "lib", "layers", "bench/apps")
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .map((line) => line.slice(3));
-    return { commit: git("rev-parse", "HEAD").trim(), uncommittedFrameworkFiles: dirty };
-  } catch {
-    return { commit: "unknown", uncommittedFrameworkFiles: [] };
-  }
-}
-
 /** `bench/results/<date>[-quick][-runN]` not taken yet (without extension). */
 function resultStem(quick: boolean): string {
   const base = join(repoRoot, "bench/results", new Date().toISOString().slice(0, 10) + (quick ? "-quick" : ""));
   if (!existsSync(`${base}.json`)) return base;
   for (let n = 2; ; n++) if (!existsSync(`${base}-run${n}.json`)) return `${base}-run${n}`;
-}
-
-function machine(): string {
-  return `${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }
 
 async function main(): Promise<number> {
@@ -228,7 +210,7 @@ async function main(): Promise<number> {
   const reference = ids.includes("laminar-node") ? "laminar-node" : ids.includes("laminar-uws") ? "laminar-uws" : undefined;
   const report = {
     date,
-    machine: machine(),
+    machine: describeMachine(),
     node: process.version,
     cores: cpus().length,
     pinned: CAN_PIN,
@@ -262,7 +244,7 @@ async function main(): Promise<number> {
     `${stem}.svg`,
     renderChart({
       title: `laminar bench, ${date.slice(0, 10)}${options.quick ? " (quick smoke run)" : ""}`,
-      subtitle: `${machine()}; ${tool}, ${options.connections} connections, ${options.rounds} round(s) × ${options.duration} s, ${CAN_PIN ? "server core 0, generator core 1" : "unpinned"}`,
+      subtitle: `${describeMachine()}; ${tool}, ${options.connections} connections, ${options.rounds} round(s) × ${options.duration} s, ${CAN_PIN ? "server core 0, generator core 1" : "unpinned"}`,
       workloads: workloadNames,
       contenders: contenders.map((c) => ({ id: c.id, label: c.label })),
       summaries,

@@ -19,7 +19,7 @@
  * @module
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { chooseTool } from "../load-generator.js";
 import { CONTENDERS } from "../contenders.js";
@@ -32,10 +32,7 @@ import { formatPointTable, groupPoints } from "./table.js";
 import { poolScenario, type PoolReport } from "./pool-scenario.js";
 import { formatPoolReport } from "./pool-table.js";
 import { renderWorkersChart, type Panel } from "./chart.js";
-
-function machine(): string {
-  return `${cpus().length} × ${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-}
+import { describeMachine } from "../machine.js";
 
 /** `bench/results/workers-<date>[-quick][-runN]` not taken yet (without extension). */
 function resultStem(quick: boolean): string {
@@ -82,7 +79,7 @@ async function main(): Promise<number> {
     ? `served tree NOT pinned (master and workers may use cores 0-${cores - 1}); ${tool} pinned to core ${generatorCore}, so it shares that core with the workers`
     : `one core: the served tree and ${tool} share it`;
   console.log(
-    `laminar bench:workers: ${machine()}; N = ${workerCounts(options).join(", ")} on ${options.servers.map((s) => SERVER_LABEL[s]).join(" and ")}; ` +
+    `laminar bench:workers: ${describeMachine()}; N = ${workerCounts(options).join(", ")} on ${options.servers.map((s) => SERVER_LABEL[s]).join(" and ")}; ` +
       `${tool}, ${options.connections} connections, ${options.samples} sample(s) × ${options.duration} s per point after a 1 s warm-up\n${placement}`,
   );
   const log = (line: string): void => console.log(line);
@@ -115,7 +112,7 @@ async function main(): Promise<number> {
   const date = new Date().toISOString();
   const stem = resultStem(options.quick);
   mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
-  const report = { date, machine: machine(), cores, tool, placement, generatorCore, generatorShare, options, contendedPoints: busy.length, points: points.map((p) => ({ ...p, contended: contended(p, cores) })), pool };
+  const report = { date, machine: describeMachine(), cores, tool, placement, generatorCore, generatorShare, options, contendedPoints: busy.length, points: points.map((p) => ({ ...p, contended: contended(p, cores) })), pool };
   writeFileSync(`${stem}.json`, JSON.stringify(report, null, 2) + "\n");
   const panels = [
     panel(points, "throughput", "bookstore GET /books?limit=20", "req/s", (p) => p.rps),
@@ -128,7 +125,7 @@ async function main(): Promise<number> {
   if (panels.length > 0) {
     writeFileSync(
       `${stem}.svg`,
-      renderWorkersChart(`laminar serve --workers N, ${date.slice(0, 10)}${options.quick ? " (quick)" : ""}`, `${machine()}; ${tool} on core ${generatorCore}, ~${Math.round(generatorShare * 100)}% of it; tree unpinned`, panels),
+      renderWorkersChart(`laminar serve --workers N, ${date.slice(0, 10)}${options.quick ? " (quick)" : ""}`, `${describeMachine()}; ${tool} on core ${generatorCore}, ~${Math.round(generatorShare * 100)}% of it; tree unpinned`, panels),
     );
   }
   console.log(`\nwritten ${stem}.json${panels.length > 0 ? ` and ${stem}.svg` : ""}`);

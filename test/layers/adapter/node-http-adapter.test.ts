@@ -545,3 +545,25 @@ t.test("a finished request no longer holds its exchange (node keeps it as the co
     t.same(heldBy(seen[0]!), [], `${label}: nothing of the exchange is left on the request`);
   }
 });
+
+t.test("a header list shared between responses is written as given and never grows (writeHead takes it as is)", async (t) => {
+  // No content-length: the adapter adds one, on a copy. Frozen, so a push onto it would throw.
+  const shared = Object.freeze([Object.freeze(["content-type", "text/plain"]), Object.freeze(["set-cookie", "a=1"]), Object.freeze(["set-cookie", "b=2"])]) as unknown as [string, string][];
+  const app: App = async (_scope, _receive, send) => {
+    await send({ type: "http.response.start", status: 200, headers: shared });
+    await send({ type: "http.response.body", body: "hello" });
+  };
+  const { port, logger } = await start(t, app);
+  const { responses } = await rawRequest(port, GET + GET, { responses: 2 });
+  t.equal(responses.length, 2);
+  for (const response of responses) {
+    t.equal(response.status, 200);
+    t.equal(response.body, "hello");
+    const names = response.rawHeaders.map(([name]) => name.toLowerCase());
+    t.equal(response.headers["content-length"], "5", "the length was added");
+    t.equal(names.filter((name) => name === "content-length").length, 1, "once");
+    t.equal(names.filter((name) => name === "set-cookie").length, 2, "repeated names stay separate lines");
+  }
+  t.equal(shared.length, 3, "the app's list is unchanged");
+  t.notOk(logger.entries.some((e) => e.level === "error"));
+});
