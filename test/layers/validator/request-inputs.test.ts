@@ -1,5 +1,6 @@
 import type { Test } from "tap";
 import t from "tap";
+import { parse as parseReference } from "node:querystring";
 import { BodyTooLargeError, ClientDisconnectedError, ProtocolError, RequestValidationError, UnsupportedMediaTypeError } from "../../../lib/errors.js";
 import type { Receive, ReceiveEvent } from "../../../layers/adapter/events.js";
 import {
@@ -52,7 +53,9 @@ t.test("parseQuery", async (t) => {
   t.notOk(Object.prototype.hasOwnProperty.call(hostile, "__proto__"), "no __proto__ key");
   t.equal(hostile.constructor, "y", "constructor is an ordinary key");
   t.equal(hostile.toString, "z");
-  t.equal(Object.getPrototypeOf(hostile), null);
+  t.equal(Object.getPrototypeOf(Object.getPrototypeOf(hostile)), null, "its prototype has none");
+  t.same(Object.getOwnPropertyNames(Object.getPrototypeOf(hostile)), [], "and is empty");
+  t.notOk("valueOf" in hostile, "nothing inherited");
   t.equal(({} as Record<string, unknown>).admin, undefined, "Object.prototype untouched");
   t.equal(parseQuery("a=1").hasOwnProperty, undefined, "no inherited keys");
   const copy = Object.assign({}, parseQuery("__proto__=x"));
@@ -61,6 +64,52 @@ t.test("parseQuery", async (t) => {
   const many = parseQuery(Array.from({ length: 50_000 }, (_, i) => `a=${i}`).join("&"));
   t.equal((many.a as string[]).length, MAX_QUERY_PAIRS, "pairs past the limit are ignored");
   t.equal((many.a as string[])[0], "0");
+  t.equal(Object.keys(parseQuery("&".repeat(998) + "a=1&b=2&c=3")).join(), "a,b", "empty pairs count toward the limit, as in node's querystring");
+});
+
+t.test("parseQuery gives what node's querystring.parse gives, except that `+` in a malformed component is a space", async (t) => {
+  // Node replaces `+` by `%20` before decoding, so a component its decoder cannot decode comes back
+  // with `%20` where the client sent `+`; Python's parse_qsl (what Starlette uses) gives a space, as
+  // parseQuery does. The reference marks those components, and they are checked by hand below.
+  const MALFORMED = "\u0000";
+  const markMalformed = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return MALFORMED;
+    }
+  };
+  const reference = (qs: string): Record<string, unknown> => {
+    const parsed = parseReference(qs, "&", "=", { maxKeys: MAX_QUERY_PAIRS, decodeURIComponent: markMalformed });
+    delete (parsed as Record<string, unknown>).__proto__;
+    return { ...parsed };
+  };
+  // Pieces a hostile or sloppy client sends: separators in odd places, escapes good and bad,
+  // `+`, multi-byte UTF-8 split across escapes, the prototype's keys.
+  const pieces = ["a", "b", "q", "=", "=", "&", "&", "+", "%", "%2", "%2B", "%20", "%3D", "%26", "%E9", "%C3%A9", "%zz", "é", "__proto__", "constructor", " "];
+  let seed = 12345;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  let compared = 0;
+  let mismatches = 0;
+  for (let i = 0; i < 5000; i++) {
+    let qs = "";
+    const count = 1 + random(12);
+    for (let k = 0; k < count; k++) qs += pieces[random(pieces.length)];
+    const expected = JSON.stringify(reference(qs));
+    if (expected.includes("\\u0000")) continue;
+    compared++;
+    const ours = JSON.stringify({ ...parseQuery(qs) });
+    if (ours !== expected && mismatches++ < 5) t.fail(`differs on ${JSON.stringify(qs)}: ${ours} vs ${expected}`);
+  }
+  t.equal(mismatches, 0, `no differences on the ${compared} random query strings without a malformed escape`);
+  t.ok(compared > 2000, "most random strings were compared");
+  const long = Array.from({ length: 1200 }, (_, i) => (i % 7 === 0 ? "" : `k${i % 50}=${i}`)).join("&");
+  t.same({ ...parseQuery(long) }, reference(long), "the pair limit cuts at the same place");
+
+  t.same({ ...parseQuery("a=+%zz+&b+%E9=1&c=%20%zz") }, { a: " %zz ", "b %E9": "1", c: "%20%zz" }, "malformed: `+` decoded, escapes kept as sent");
 });
 
 t.test("headersToObject", async (t) => {
