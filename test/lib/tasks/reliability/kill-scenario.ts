@@ -48,11 +48,13 @@ export async function killWorkersMidRun(t: Test, master: Master, queue: TaskQueu
   await publishing;
   t.equal(killed.length, s.kills, `${s.kills} workers killed: ${killed.join(", ")}`);
 
+  // Bounded, but generous: on a loaded machine (the full suite running beside other jobs) 40 s ran
+  // out once; what is asserted is that no task is lost, not how fast they finish.
   const metas = await until(async () => {
     const all = [];
     for (let i = 0; i < ids.length; i += 500) all.push(...(await queue.backend.getMany(ids.slice(i, i + 500))));
     return all.every((meta) => meta?.state === "SUCCESS") && all;
-  }, "every task to succeed", master.output, 40_000);
+  }, "every task to succeed", master.output, 100_000);
   t.equal(metas.length, s.tasks);
   t.ok(metas.every((meta, i) => meta?.result === i), "each result is its task's own value");
 

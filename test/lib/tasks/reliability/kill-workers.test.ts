@@ -18,6 +18,8 @@ import { TaskQueue } from "../../../../lib/tasks/task-queue.js";
 
 const TASKS = 10_000;
 const KILLS = 4;
+// The scenario's waits add up past tap's 60 s default on a loaded machine.
+t.setTimeout(180_000);
 const build = compileWorkers(t);
 
 const dir = mkdtempSync(join(tmpdir(), "laminar-reliability-"));

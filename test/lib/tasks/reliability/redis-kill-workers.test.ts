@@ -19,6 +19,8 @@ import { REDIS_URL, redisUp, testPrefix } from "../redis/redis-test-support.js";
 const TASKS = 2_000;
 const KILLS = 3;
 const CONCURRENCY = 16;
+// The scenario's waits add up past tap's 60 s default on a loaded machine.
+t.setTimeout(180_000);
 const build = compileWorkers(t);
 
 t.test(
