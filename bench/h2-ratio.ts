@@ -19,13 +19,15 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { CAN_PIN, freePort, pinned, startServer, type RunningServer } from "./server-process.js";
 import { cpuSeconds } from "./proc-stats.js";
 import { ITEM_BODY, repoRoot } from "./workloads.js";
 import { parseWrkOutput, runCaptured } from "./load-generator.js";
+import { median } from "./aggregate.js";
+import { unusedResultStem } from "./result-file.js";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const DURATION = Number(process.env.DURATION ?? 3);
@@ -102,17 +104,7 @@ async function sample(contender: Contender, server: RunningServer, workload: Wor
   return { rps: parsed.rps, failed: parsed.failed, cpuMicros: (cpu / (parsed.rps * seconds)) * 1e6 };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
-function resultFile(): string {
-  const base = join(repoRoot, "bench/results", `h2-ratio-${new Date().toISOString().slice(0, 10)}`);
-  if (!existsSync(`${base}.json`)) return `${base}.json`;
-  for (let n = 2; ; n++) if (!existsSync(`${base}-run${n}.json`)) return `${base}-run${n}.json`;
-}
 
 async function main(): Promise<void> {
   try {
@@ -163,7 +155,7 @@ async function main(): Promise<void> {
         );
       }
     }
-    const file = resultFile();
+    const file = `${unusedResultStem(`h2-ratio-${new Date().toISOString().slice(0, 10)}`)}.json`;
     writeFileSync(
       file,
       JSON.stringify(

@@ -24,6 +24,12 @@ export interface InstructionOptions {
    * apart between runs on a loaded machine; sequential runs of bare node:http repeat within 2 %.
    */
   connections: number;
+  /**
+   * How many times each pair is measured; the median is reported. A garbage collection that lands
+   * in one run of a pair and not the other throws that pair's difference (a laminar `/deps` once
+   * came out at 26.6k, below its own `/hello`); the median of three is immune to one such run.
+   */
+  repeat: number;
 }
 
 /** Contenders measured when `--only` is not given. */
@@ -46,6 +52,7 @@ Counts user-space instructions per request of each contender's server under valg
   --workloads a,b      workloads (default all): ${WORKLOADS.map(workloadId).join(", ")}
   --requests N1,N2     request counts of the two runs per pair (default 3000,9000: the first thousand requests still tier up the JIT)
   --connections N      connections, each with one request in flight (default 1: sequential, repeatable)
+  --repeat N           measure each pair N times and report the median (default 1; 3 outvotes a GC-thrown pair)
   --help               this text`;
 
 const list = (flag: string, value: string): string[] => {
@@ -67,6 +74,7 @@ export function parseInstructionOptions(argv: readonly string[]): InstructionOpt
       workloads: { type: "string" },
       requests: { type: "string" },
       connections: { type: "string" },
+      repeat: { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -101,5 +109,10 @@ export function parseInstructionOptions(argv: readonly string[]): InstructionOpt
       throw new Error(`--connections takes an integer from 1 to 256, got ${values.connections}`);
     }
   }
-  return { help: values.help === true, only, workloads, requests, connections };
+  let repeat = 1;
+  if (values.repeat !== undefined) {
+    repeat = Number(values.repeat);
+    if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new Error(`--repeat takes an integer from 1 to 20, got ${values.repeat}`);
+  }
+  return { help: values.help === true, only, workloads, requests, connections, repeat };
 }

@@ -10,9 +10,11 @@
 export interface PairResult {
   contender: string;
   workload: string;
-  /** The raw totals of the two runs, smaller request count first. */
+  /** The raw totals of every run, in the order run: each repeat's two runs, smaller request count first. */
   runs: { requests: number; instructions: number }[];
-  /** Instructions per request, NaN when a run failed. */
+  /** Instructions per request of each repeat (one entry without `--repeat`). */
+  repeats?: number[];
+  /** Instructions per request (the median of the repeats), NaN when a run failed. */
   perRequest: number;
   /** Why it has no number. */
   error?: string;
@@ -75,6 +77,11 @@ export function formatInstructionTable(results: readonly PairResult[], contender
     lines.push(c.label.padEnd(width) + cells.join(""));
   }
   lines.push("(×) = the contender's instructions per request / laminar node:http's; above 1: laminar executes fewer");
+  const spread = results.filter((r) => (r.repeats?.length ?? 0) > 1);
+  if (spread.length > 0) {
+    lines.push("medians of repeats; each pair's repeats:");
+    for (const r of spread) lines.push(`  ${r.workload.padEnd(15)} ${r.contender.padEnd(14)} ${r.repeats!.map(thousands).join(" / ")}`);
+  }
   return lines.join("\n");
 }
 

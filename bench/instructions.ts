@@ -5,7 +5,7 @@
  *
  * Per contender × workload: two fresh server processes under callgrind, sent N1 and N2 requests
  * (default 3000 and 9000), and (I(N2) − I(N1)) / (N2 − N1) reported, so startup, module loading
- * and JIT warm-up cancel out (`instruction-count.ts`). Before any of that, every contender is
+ * and JIT warm-up cancel out (`instruction-count.ts`); with `--repeat N`, the median of N such pairs. Before any of that, every contender is
  * started normally and its answers checked (`answer-check.ts`), so a broken server yields no number.
  *
  * What it does NOT count: kernel time (syscalls, TCP), and other processes. It complements req/s.
@@ -14,16 +14,16 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { CONTENDERS, type Contender } from "./contenders.js";
 import { checkAnswers } from "./answer-check.js";
-import { repoRoot } from "./workloads.js";
 import { freePort, startServer } from "./server-process.js";
 import { countInstructions, perRequest, valgrindVersion, type RunTotal } from "./instruction-count.js";
 import { parseInstructionOptions, USAGE } from "./instruction-options.js";
 import { checkInstructionTargets, formatInstructionTable, formatInstructionTargets, type PairResult } from "./instruction-report.js";
 import { codeVersion, describeMachine } from "./machine.js";
+import { median } from "./aggregate.js";
+import { unusedResultStem } from "./result-file.js";
 
 /** Said in the output and the result file: what the number is, and is not. */
 const SCOPE =
@@ -79,7 +79,7 @@ async function main(): Promise<number> {
   console.log(`laminar instruction count (${valgrind}): ${n1} and ${n2} requests per pair, server on core 0, driver on core 1; this ${SCOPE}`);
 
   const date = new Date().toISOString();
-  const file = join(repoRoot, "bench/results", `${date.slice(0, 10)}-instructions.json`);
+  const file = `${unusedResultStem(`${date.slice(0, 10)}-instructions`)}.json`;
   const results: PairResult[] = [];
   const workloads = options.workloads.map((w) => w.name);
   // Rewritten after every pair, so an interrupted run keeps what it measured.
@@ -92,13 +92,13 @@ async function main(): Promise<number> {
       scope: SCOPE,
       method: `(I(N2) − I(N1)) / (N2 − N1): callgrind totals of two fresh server processes sent N1 and N2 requests (undici Pool, no pipelining, ${options.connections} connection(s))`,
       requests: options.requests,
+      repeat: options.repeat,
       skipped,
       contenders: contenders.map((c) => ({ id: c.id, label: c.label })),
       workloads: options.workloads.map((w) => ({ name: w.name, method: w.method, path: w.path })),
       targets: checkInstructionTargets(results, workloads),
       results,
     };
-    mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
     writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
   };
 
@@ -106,15 +106,22 @@ async function main(): Promise<number> {
   for (const workload of options.workloads) {
     for (const contender of contenders) {
       const runs: RunTotal[] = [];
-      const result: PairResult = { contender: contender.id, workload: workload.name, runs, perRequest: NaN };
+      const repeats: number[] = [];
+      const result: PairResult = { contender: contender.id, workload: workload.name, runs, repeats, perRequest: NaN };
       try {
-        for (const requests of options.requests) {
-          const begun = Date.now();
-          runs.push(await countInstructions({ command: contender.command(0), workload, requests, connections: options.connections }));
-          console.log(`  ${workload.name.padEnd(15)} ${contender.label.padEnd(20)} ${String(requests).padStart(6)} requests: ${runs.at(-1)!.instructions.toLocaleString("en-US")} instructions (${Math.round((Date.now() - begun) / 1000)} s)`);
+        for (let repeat = 0; repeat < options.repeat; repeat++) {
+          const pair: RunTotal[] = [];
+          for (const requests of options.requests) {
+            const begun = Date.now();
+            pair.push(await countInstructions({ command: contender.command(0), workload, requests, connections: options.connections }));
+            console.log(`  ${workload.name.padEnd(15)} ${contender.label.padEnd(20)} ${String(requests).padStart(6)} requests: ${pair.at(-1)!.instructions.toLocaleString("en-US")} instructions (${Math.round((Date.now() - begun) / 1000)} s)`);
+          }
+          runs.push(...pair);
+          repeats.push(perRequest(pair[0]!, pair[1]!));
         }
-        result.perRequest = perRequest(runs[0]!, runs[1]!);
-        console.log(`  ${workload.name.padEnd(15)} ${contender.label.padEnd(20)} → ${Math.round(result.perRequest).toLocaleString("en-US")} instructions/request`);
+        result.perRequest = median(repeats);
+        const each = repeats.length > 1 ? ` (median of ${repeats.map((r) => Math.round(r).toLocaleString("en-US")).join(", ")})` : "";
+        console.log(`  ${workload.name.padEnd(15)} ${contender.label.padEnd(20)} → ${Math.round(result.perRequest).toLocaleString("en-US")} instructions/request${each}`);
       } catch (error) {
         failures++;
         result.error = (error as Error).message;

@@ -21,10 +21,12 @@
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { cpus } from "node:os";
+import { median, rotate } from "./aggregate.js";
+import { unusedResultStem } from "./result-file.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = here.replace(/[\\/]dist[\\/]bench$/, "");
@@ -128,25 +130,6 @@ function codeVersion(): { commit: string; uncommittedFrameworkFiles: string[] } 
   } catch {
     return { commit: "unknown", uncommittedFrameworkFiles: [] };
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** `list` rotated left by `by` places. */
-function rotate<T>(list: T[], by: number): T[] {
-  const k = by % list.length;
-  return [...list.slice(k), ...list.slice(0, k)];
-}
-
-/** A result path not taken yet: `<id>-<date>.json`, else `<id>-<date>-run2.json`, … */
-function resultFile(id: string): string {
-  const stem = join(repo, `bench/results/${id}-${new Date().toISOString().slice(0, 10)}`);
-  if (!existsSync(`${stem}.json`)) return `${stem}.json`;
-  for (let n = 2; ; n++) if (!existsSync(`${stem}-run${n}.json`)) return `${stem}-run${n}.json`;
 }
 
 /**
@@ -265,7 +248,7 @@ export async function runRatio(suite: Suite): Promise<string> {
     }
   }
   mkdirSync(join(repo, "bench/results"), { recursive: true });
-  const file = resultFile(suite.id);
+  const file = `${unusedResultStem(`${suite.id}-${new Date().toISOString().slice(0, 10)}`)}.json`;
   writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
   console.log(`\nwritten ${file}`);
   return file;

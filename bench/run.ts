@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { CONTENDERS, selectContenders, type Contender } from "./contenders.js";
@@ -33,6 +33,7 @@ import { renderChart } from "./svg-chart.js";
 import { parseOptions, USAGE, type BenchOptions } from "./options.js";
 import { formatLayerReport, measureLayers, type LayerReport } from "./layers.js";
 import { codeVersion, describeMachine } from "./machine.js";
+import { unusedResultStem } from "./result-file.js";
 
 /** The generator is called the bottleneck when its CPU is at least this share of its core. */
 const GENERATOR_SATURATED = 0.9;
@@ -64,12 +65,6 @@ async function start(contender: Contender): Promise<Started> {
   return { contender, server, baseUrl: `http://127.0.0.1:${port}` };
 }
 
-/** `bench/results/<date>[-quick][-runN]` not taken yet (without extension). */
-function resultStem(quick: boolean): string {
-  const base = join(repoRoot, "bench/results", new Date().toISOString().slice(0, 10) + (quick ? "-quick" : ""));
-  if (!existsSync(`${base}.json`)) return base;
-  for (let n = 2; ; n++) if (!existsSync(`${base}-run${n}.json`)) return `${base}-run${n}`;
-}
 
 async function main(): Promise<number> {
   if (process.argv.includes("--help")) {
@@ -236,7 +231,7 @@ async function main(): Promise<number> {
     samples,
   };
   mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
-  const stem = resultStem(options.quick);
+  const stem = unusedResultStem(new Date().toISOString().slice(0, 10) + (options.quick ? "-quick" : ""));
   writeFileSync(`${stem}.json`, JSON.stringify(report, null, 2) + "\n");
   const chartRatios = new Map<string, number>();
   if (reference !== undefined) for (const s of summaries) chartRatios.set(`${s.contender}|${s.workload}`, ratio(s.contender, reference, s.workload));

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { chooseTool } from "../load-generator.js";
@@ -33,13 +33,8 @@ import { poolScenario, type PoolReport } from "./pool-scenario.js";
 import { formatPoolReport } from "./pool-table.js";
 import { renderWorkersChart, type Panel } from "./chart.js";
 import { describeMachine } from "../machine.js";
+import { unusedResultStem } from "../result-file.js";
 
-/** `bench/results/workers-<date>[-quick][-runN]` not taken yet (without extension). */
-function resultStem(quick: boolean): string {
-  const base = join(repoRoot, "bench/results", `workers-${new Date().toISOString().slice(0, 10)}${quick ? "-quick" : ""}`);
-  if (!existsSync(`${base}.json`)) return base;
-  for (let n = 2; ; n++) if (!existsSync(`${base}-run${n}.json`)) return `${base}-run${n}`;
-}
 
 const SERVER_LABEL = { node: "node:http", uws: "uWS" } as const;
 
@@ -110,7 +105,7 @@ async function main(): Promise<number> {
   if (errors > 0) console.log(`\nWARNING: ${errors} errors (non-2xx or socket errors) in the HTTP scenarios`);
 
   const date = new Date().toISOString();
-  const stem = resultStem(options.quick);
+  const stem = unusedResultStem(`workers-${new Date().toISOString().slice(0, 10)}${options.quick ? "-quick" : ""}`);
   mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
   const report = { date, machine: describeMachine(), cores, tool, placement, generatorCore, generatorShare, options, contendedPoints: busy.length, points: points.map((p) => ({ ...p, contended: contended(p, cores) })), pool };
   writeFileSync(`${stem}.json`, JSON.stringify(report, null, 2) + "\n");

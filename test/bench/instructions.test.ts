@@ -9,10 +9,13 @@
 import t from "tap";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { countInstructions, parseCallgrindTotal, perRequest } from "../../bench/instruction-count.js";
 import { DEFAULT_CONTENDERS, parseInstructionOptions, workloadId } from "../../bench/instruction-options.js";
 import { checkInstructionTargets, formatInstructionTable, formatInstructionTargets, type PairResult } from "../../bench/instruction-report.js";
 import { drive } from "../../bench/instruction-driver.js";
+import { unusedResultStem } from "../../bench/result-file.js";
 import { WORKLOADS, ITEM_BODY } from "../../bench/workloads.js";
 
 // The shape of a real callgrind output file (valgrind 3.19, --dump-instr=no), trimmed.
@@ -65,6 +68,9 @@ t.test("command line", async (t) => {
   t.strictSame(defaults.workloads, [...WORKLOADS], "every workload, in report order");
   t.strictSame(defaults.requests, [3000, 9000]);
   t.equal(defaults.connections, 1, "sequential by default: the repeatable mode");
+  t.equal(defaults.repeat, 1);
+  t.equal(parseInstructionOptions(["--repeat", "3"]).repeat, 3);
+  for (const bad of ["0", "2.5", "x", "21"]) t.throws(() => parseInstructionOptions(["--repeat", bad]), /--repeat/, `--repeat ${bad} rejected`);
   t.equal(parseInstructionOptions(["--connections", "16"]).connections, 16);
   t.equal(defaults.help, false);
   t.equal(parseInstructionOptions(["--help"]).help, true);
@@ -127,6 +133,25 @@ t.test("table and targets, from the lead's hand-measured numbers", async (t) => 
   t.match(table, /laminar node:http\s+72\.7k \(1\.00×\)\s+62\.2k \(1\.00×\)\s+112\.8k \(1\.00×\)/);
   t.match(table, /bare node:http\s+62\.0k \(0\.85×\)\s+71\.5k \(1\.15×\)\s+108\.1k \(0\.96×\)/);
   t.match(table, /Fastify\s+–\s+82\.5k \(1\.33×\)\s+–/, "missing and failed pairs shown as –");
+  t.notMatch(table, /repeats/, "no repeat lines without --repeat");
+
+  const repeated = formatInstructionTable(
+    [{ contender: "laminar-node", workload: "GET /deps", runs: [], repeats: [73_373, 26_553, 74_010], perRequest: 73_373 }],
+    [{ id: "laminar-node", label: "laminar node:http" }],
+    ["GET /deps"],
+  );
+  t.match(repeated, /laminar node:http\s+73\.4k/, "the median in the table");
+  t.match(repeated, /GET \/deps\s+laminar-node\s+73\.4k \/ 26\.6k \/ 74\.0k/, "each repeat listed, the outlier visible");
+});
+
+t.test("result files never overwrite an earlier one", async (t) => {
+  const dir = join(t.testdir(), "results");
+  t.equal(unusedResultStem("2026-11-29-instructions", dir), join(dir, "2026-11-29-instructions"), "the plain name first (the directory is created)");
+  writeFileSync(join(dir, "2026-11-29-instructions.json"), "{}");
+  t.equal(unusedResultStem("2026-11-29-instructions", dir), join(dir, "2026-11-29-instructions-run2"));
+  writeFileSync(join(dir, "2026-11-29-instructions-run2.json"), "{}");
+  t.equal(unusedResultStem("2026-11-29-instructions", dir), join(dir, "2026-11-29-instructions-run3"));
+  t.equal(unusedResultStem("2026-11-29", dir), join(dir, "2026-11-29"), "another name is not confused with it");
 });
 
 t.test("the driver sends exactly N requests and counts the statuses", async (t) => {
