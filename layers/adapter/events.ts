@@ -162,6 +162,27 @@ export type Send = (event: SendEvent) => Promise<void>;
  */
 export const SENT: Promise<void> = Promise.resolve();
 
+/** Values of the promises made by {@link receivedNow}; a WeakMap, so they go with their promise. */
+const readyEvents = new WeakMap<Promise<ReceiveEvent>, ReceiveEvent>();
+
+/**
+ * A `receive()` result that is already there: a resolved promise whose event
+ * {@link eventReceivedNow} can read without waiting a microtask. The receive-side twin of
+ * {@link SENT}: servers return it when the event was in hand when `receive()` was called (a body
+ * read before the app ran); apps that recognise it may go on in the same call, every other app
+ * simply awaits it.
+ */
+export function receivedNow(event: ReceiveEvent): Promise<ReceiveEvent> {
+  const promise = Promise.resolve(event);
+  readyEvents.set(promise, event);
+  return promise;
+}
+
+/** The event of a promise made by {@link receivedNow}; undefined for any other promise (await it). */
+export function eventReceivedNow(promise: Promise<ReceiveEvent>): ReceiveEvent | undefined {
+  return readyEvents.get(promise);
+}
+
 /** An application: the one shape every layer above the adapter speaks. */
 export type App = (scope: Scope, receive: Receive, send: Send) => Promise<void>;
 

@@ -45,7 +45,7 @@ import { constants } from "node:http2";
 import type { OutgoingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from "node:http2";
 import type { TLSSocket } from "node:tls";
 import type { Address, App, HeaderList, HttpRequestEvent, HttpResponseBodyEvent, HttpScope, Receive, ReceiveEvent, Send, SendEvent } from "./events.js";
-import { SENT } from "./events.js";
+import { SENT, receivedNow } from "./events.js";
 import { runApp } from "./run-app.js";
 import { DISCONNECT, DISCONNECT_PROMISE, FINAL_EMPTY, FINAL_EMPTY_PROMISE } from "./event-constants.js";
 import { splitTarget } from "./request-target.js";
@@ -246,7 +246,8 @@ class Http2Exchange {
     const preread = this.prereadEvent;
     if (preread !== null) {
       this.prereadEvent = null;
-      return Promise.resolve(preread);
+      // In hand already: an app that recognises it goes on without waiting a microtask.
+      return receivedNow(preread);
     }
     if (this.bodyState === BODY_DONE) return this.waitForDisconnect();
     if (this.overflowed) return Promise.reject(new BodyTooLargeError(this.adapter.maxBodySize));

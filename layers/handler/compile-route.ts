@@ -11,8 +11,8 @@
  *
  * @module
  */
-import type { App, HeaderList, HttpScope, Receive, Send, SendEvent } from "../adapter/events.js";
-import { SENT } from "../adapter/events.js";
+import type { App, HeaderList, HttpScope, Receive, ReceiveEvent, Send, SendEvent } from "../adapter/events.js";
+import { SENT, eventReceivedNow } from "../adapter/events.js";
 import type { DependencyResolver, Resolution } from "../di/resolver.js";
 import type { DependencyMap } from "../di/dependency.js";
 import type { Validator } from "../validator/validator.js";
@@ -185,12 +185,13 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
   /**
    * The general chain: validation, body, dependencies, handler, cleanups, response. One async
    * frame (plus the body reader's); the handler is awaited only when it returned a promise.
+   * `first` is a `receive()` already made (by {@link bodyRoute}).
    */
-  async function route(scope: HttpScope, receive: Receive, send: Send): Promise<void> {
+  async function route(scope: HttpScope, receive: Receive, send: Send, first?: Promise<ReceiveEvent>): Promise<void> {
     const ctx = new RequestContext(scope, receive);
     let issues = validateInputs !== null ? validateInputs(ctx as unknown as InputTarget) : undefined;
     if (checkBody !== undefined) {
-      const whole = wholeBodyOrRest(await receive(), receive, bodyLimit);
+      const whole = wholeBodyOrRest(await (first ?? receive()), receive, bodyLimit);
       issues = checkBodyBytes(ctx, whole instanceof Promise ? await whole : whole, issues);
     } else if (readForm !== undefined) {
       issues = await readForm(ctx, issues);
@@ -205,34 +206,49 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
   }
 
   /**
-   * The shortest chain, for routes with no body and no dependencies: no async frame of its own,
-   * no await when the handler is synchronous. (A synchronous throw reaches the exception layer
-   * just the same: it awaits this call inside its try.)
+   * Routes without a body: no async frame of their own while the handler is synchronous and the
+   * dependencies (if any) resolve synchronously and leave no cleanup (what most graphs do). A
+   * synchronous throw reaches the exception layer just the same: it awaits this call inside its try.
    */
-  function directRoute(scope: HttpScope, receive: Receive, send: Send): Promise<void> {
+  function inputsRoute(scope: HttpScope, receive: Receive, send: Send): Promise<void> {
     const ctx = new RequestContext(scope, receive);
     if (validateInputs !== null) {
       const issues = validateInputs(ctx as unknown as InputTarget);
       if (issues !== undefined) throw new RequestValidationError(issues);
     }
-    const result = handler(ctx as never);
-    if (isThenable(result)) return result.then((value) => respond(value, send, ctx));
-    return respond(result, send, ctx);
+    return afterInputs(ctx, send);
+  }
+
+  /**
+   * Routes with a JSON body. When the server had the whole body in hand before the app ran (its
+   * `receive()` returned the adapter's `receivedNow` promise: node:http pre-reads small bodies), parsing,
+   * validation, dependencies, handler and response all run in this call, as for a GET; otherwise
+   * the general {@link route} awaits the body.
+   */
+  function bodyRoute(scope: HttpScope, receive: Receive, send: Send): Promise<void> {
+    const first = receive();
+    const event = eventReceivedNow(first);
+    if (event === undefined || event.type !== "http.request" || event.moreBody === true || event.body.byteLength > bodyLimit) {
+      return route(scope, receive, send, first);
+    }
+    const ctx = new RequestContext(scope, receive);
+    const issues = validateInputs !== null ? validateInputs(ctx as unknown as InputTarget) : undefined;
+    // One whole event within the limit: wholeBodyOrRest returns its bytes, never a promise.
+    const bodyIssues = checkBodyBytes(ctx, wholeBodyOrRest(event, receive, bodyLimit) as Buffer, issues);
+    if (bodyIssues !== undefined) throw new RequestValidationError(bodyIssues);
+    return afterInputs(ctx, send);
   }
 
   const resolveNow = dependencies?.resolveNow?.bind(dependencies);
 
-  /**
-   * Routes with dependencies and no body: no async frame of their own while the dependencies
-   * resolve synchronously and leave no cleanup (what most dependency graphs do).
-   */
-  function depsRoute(scope: HttpScope, receive: Receive, send: Send): Promise<void> {
-    const ctx = new RequestContext(scope, receive);
-    if (validateInputs !== null) {
-      const issues = validateInputs(ctx as unknown as InputTarget);
-      if (issues !== undefined) throw new RequestValidationError(issues);
+  /** Dependencies (when the route has any), handler and response, once the inputs are valid. */
+  function afterInputs(ctx: RequestContext, send: Send): Promise<void> {
+    if (dependencies === null) {
+      const result = handler(ctx as never);
+      if (isThenable(result)) return result.then((value) => respond(value, send, ctx));
+      return respond(result, send, ctx);
     }
-    const resolution = resolveNow !== undefined ? resolveNow(ctx) : dependencies!.resolve(ctx);
+    const resolution = resolveNow !== undefined ? resolveNow(ctx) : dependencies.resolve(ctx);
     if (resolution instanceof Promise) return resolution.then((resolved) => withDependencies(ctx, resolved, send));
     return withDependencies(ctx, resolution, send);
   }
@@ -248,8 +264,8 @@ export function compileRoute(declaration: RouteDeclaration, context: RouteCompil
 
   // A form route's temporary files are removed after its response, whichever way it ends.
   if (readForm !== undefined) return withFormCleanup(route);
-  if (checkBody !== undefined) return route as App;
-  return (dependencies === null ? directRoute : depsRoute) as App;
+  if (checkBody !== undefined) return bodyRoute as App;
+  return inputsRoute as App;
 }
 
 /**
