@@ -1,18 +1,23 @@
 /**
- * One callgrind measurement: a contender's server started under valgrind (pinned to core 0), an
- * exact number of requests sent to it from core 1 (`instruction-driver.ts`), a SIGINT (the
- * wrapper turns it into a normal exit, so callgrind writes its file), and the total instructions
- * read from the output's `summary:` line. Two such runs with different request counts give the
- * instructions per request ({@link perRequest}): startup, JIT warm-up and module loading are in
- * both totals and cancel out.
+ * One callgrind measurement: a contender's server started under valgrind (pinned to core 0),
+ * warmed up with an exact number of requests sent from core 1 (`instruction-driver.ts`), then
+ * measured in windows: `callgrind_control --zero`, N more requests, `callgrind_control --dump`,
+ * and the dump's total divided by N. The median window is the figure ({@link medianWindow}).
+ *
+ * Why windows after a long warm-up and not the difference of two runs' totals (the first method):
+ * under callgrind, node is still optimising after 3,000 requests. Windows of 3,000 requests after
+ * 3,000, 6,000, 9,000 and 12,000 gave bare node:http `GET /hello` 264k, 76k, 60k and 59k
+ * instructions per request, so (I(9,000) − I(3,000)) / 6,000 measured part of the JIT's work, and
+ * where it landed: the same pair gave laminar's `/items/:id` 82k one day and 48k the next.
  *
  * Instruction counts are deterministic up to the little that depends on timing (how many requests
- * one event-loop turn picks up), so unlike req/s they do not drift with a noisy machine.
+ * one event-loop turn picks up, when a garbage collection lands), so unlike req/s they do not drift
+ * with a noisy machine.
  *
  * @module
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, pinned, waitForPort } from "./server-process.js";
@@ -48,15 +53,18 @@ export interface RunTotal {
 }
 
 /**
- * Instructions per request from two runs with different request counts:
- * (I(N2) − I(N1)) / (N2 − N1), so what both runs share (startup, loading, warm-up) cancels.
+ * The figure for a run of windows: the median of the windows' instructions per request, so that a
+ * window in which a major garbage collection landed does not decide it (it is still listed).
  *
- * @throws when the request counts are equal or a total is not a finite number
+ * @throws when there is no window or a window's count is not a positive finite number
  */
-export function perRequest(a: RunTotal, b: RunTotal): number {
-  if (a.requests === b.requests) throw new Error(`both runs sent ${a.requests} requests: no difference to divide by`);
-  if (![a.instructions, b.instructions].every(Number.isFinite)) throw new Error("a run's instruction total is not a number");
-  return (b.instructions - a.instructions) / (b.requests - a.requests);
+export function medianWindow(windows: readonly RunTotal[]): number {
+  if (windows.length === 0) throw new Error("no window was measured");
+  const perRequest = windows.map((w) => w.instructions / w.requests);
+  if (!perRequest.every((n) => Number.isFinite(n) && n > 0)) throw new Error(`a window has no usable count: ${JSON.stringify(windows)}`);
+  const sorted = [...perRequest].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** valgrind's version (`valgrind-3.19.0`), or undefined when it is not installed. */
@@ -98,18 +106,41 @@ export interface CountSpec {
   /** The contender's command (`Contender.command`), a node app: `{ file: node, args: [app.js] }`. */
   command: { file: string; args: string[] };
   workload: Workload;
-  requests: number;
+  /** Requests sent before counting (JIT warm-up). */
+  warmup: number;
+  /** Requests per measured window. */
+  window: number;
+  /** How many windows. */
+  windows: number;
   /** Connections the driver uses (default 1: sequential). */
   connections?: number;
 }
 
+/** A dump's text once callgrind has finished writing it (its `totals:` line is last). */
+async function readDump(file: string): Promise<string> {
+  const deadline = Date.now() + EXIT_TIMEOUT_MS;
+  for (;;) {
+    if (existsSync(file)) {
+      const text = readFileSync(file, "utf8");
+      if (/^totals:/m.test(text)) return text;
+    }
+    if (Date.now() > deadline) throw new Error(`callgrind wrote no complete dump at ${file}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Runs `callgrind_control <flag> <pid>`; callgrind acts on it at the guest's next basic block. */
+function callgrindControl(flag: "--zero" | "--dump", pid: number): void {
+  execFileSync("callgrind_control", [flag, String(pid)], { stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+}
+
 /**
- * Starts the app under callgrind, sends `requests` requests, stops it with SIGINT and returns its
- * total instructions.
+ * Starts the app under callgrind, sends `warmup` requests, then measures `windows` windows of
+ * `window` requests each (zero, send, dump), stops it with SIGINT and returns each window's total.
  *
- * @throws when the server does not start, a response is not 2xx, or no total can be read
+ * @throws when the server does not start, a response is not 2xx, or a window's total cannot be read
  */
-export async function countInstructions(spec: CountSpec): Promise<RunTotal> {
+export async function countInstructions(spec: CountSpec): Promise<RunTotal[]> {
   const [app] = spec.command.args;
   if (app === undefined || !app.endsWith(".js")) throw new Error(`not a node app: ${spec.command.file} ${spec.command.args.join(" ")}`);
   const dir = mkdtempSync(join(tmpdir(), "laminar-callgrind-"));
@@ -135,25 +166,35 @@ export async function countInstructions(spec: CountSpec): Promise<RunTotal> {
     } catch (error) {
       throw fail(`server under valgrind: ${(error as Error).message}`);
     }
-    const result = await runDriver({
-      baseUrl: `http://127.0.0.1:${port}`,
-      method: spec.workload.method,
-      path: spec.workload.path,
-      body: spec.workload.body,
-      requests: spec.requests,
-      connections: spec.connections ?? 1,
-    });
-    const bad = Object.entries(result.statuses).filter(([status]) => !status.startsWith("2"));
-    if (result.sent !== spec.requests || bad.length > 0) {
-      throw new Error(`${spec.workload.name}: sent ${result.sent} of ${spec.requests}, statuses ${JSON.stringify(result.statuses)}`);
+    const send = async (requests: number): Promise<void> => {
+      const result = await runDriver({
+        baseUrl: `http://127.0.0.1:${port}`,
+        method: spec.workload.method,
+        path: spec.workload.path,
+        body: spec.workload.body,
+        requests,
+        connections: spec.connections ?? 1,
+      });
+      const bad = Object.entries(result.statuses).filter(([status]) => !status.startsWith("2"));
+      if (result.sent !== requests || bad.length > 0) {
+        throw new Error(`${spec.workload.name}: sent ${result.sent} of ${requests}, statuses ${JSON.stringify(result.statuses)}`);
+      }
+    };
+    const pid = child.pid!;
+    await send(spec.warmup);
+    const totals: RunTotal[] = [];
+    for (let w = 1; w <= spec.windows; w++) {
+      callgrindControl("--zero", pid);
+      await send(spec.window);
+      callgrindControl("--dump", pid);
+      // callgrind numbers its dumps from 1: cg.<pid>.1, cg.<pid>.2, …
+      totals.push({ requests: spec.window, instructions: parseCallgrindTotal(await readDump(join(dir, `cg.${pid}.${w}`))) });
     }
     child.kill("SIGINT");
     const done = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), EXIT_TIMEOUT_MS))]);
     if (!done) throw fail(`server did not exit within ${EXIT_TIMEOUT_MS / 1000} s of SIGINT`);
     if (child.exitCode !== 0) throw fail(`server exited with ${child.exitCode ?? child.signalCode} after SIGINT`);
-    const outputs = readdirSync(dir).filter((name) => name.startsWith("cg."));
-    if (outputs.length !== 1) throw fail(`expected one callgrind output, found ${outputs.length}`);
-    return { requests: spec.requests, instructions: parseCallgrindTotal(readFileSync(join(dir, outputs[0]!), "utf8")) };
+    return totals;
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGKILL");

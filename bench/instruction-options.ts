@@ -15,8 +15,12 @@ export interface InstructionOptions {
   only: string[];
   /** Workloads, in report order. */
   workloads: Workload[];
-  /** The two request counts, smaller first. */
-  requests: [number, number];
+  /** Requests sent before counting: the JIT is still optimising after 3,000 under callgrind. */
+  warmup: number;
+  /** Requests per measured window. */
+  window: number;
+  /** Measured windows per contender × workload; the median is reported. */
+  windows: number;
   /**
    * Connections the driver keeps busy. Default 1: one request at a time, so every request takes
    * the same path through the event loop (one wake-up, one read, one write) in every run. With
@@ -24,12 +28,6 @@ export interface InstructionOptions {
    * apart between runs on a loaded machine; sequential runs of bare node:http repeat within 2 %.
    */
   connections: number;
-  /**
-   * How many times each pair is measured; the median is reported. A garbage collection that lands
-   * in one run of a pair and not the other throws that pair's difference (a laminar `/deps` once
-   * came out at 26.6k, below its own `/hello`); the median of three is immune to one such run.
-   */
-  repeat: number;
 }
 
 /** Contenders measured when `--only` is not given. */
@@ -50,9 +48,10 @@ Counts user-space instructions per request of each contender's server under valg
   --only a,b           contenders (default ${DEFAULT_CONTENDERS.join(",")}); node ones:
                        ${CONTENDERS.filter((c) => c.id !== "fastapi").map((c) => c.id).join(", ")}
   --workloads a,b      workloads (default all): ${WORKLOADS.map(workloadId).join(", ")}
-  --requests N1,N2     request counts of the two runs per pair (default 3000,9000: the first thousand requests still tier up the JIT)
+  --warmup N           requests before counting (default 12000: under callgrind node still optimises after 3,000)
+  --window N           requests per measured window (default 3000)
+  --windows K          measured windows; the median is reported (default 5)
   --connections N      connections, each with one request in flight (default 1: sequential, repeatable)
-  --repeat N           measure each pair N times and report the median (default 1; 3 outvotes a GC-thrown pair)
   --help               this text`;
 
 const list = (flag: string, value: string): string[] => {
@@ -72,9 +71,10 @@ export function parseInstructionOptions(argv: readonly string[]): InstructionOpt
     options: {
       only: { type: "string" },
       workloads: { type: "string" },
-      requests: { type: "string" },
+      warmup: { type: "string" },
+      window: { type: "string" },
+      windows: { type: "string" },
       connections: { type: "string" },
-      repeat: { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -92,27 +92,15 @@ export function parseInstructionOptions(argv: readonly string[]): InstructionOpt
     workloads = WORKLOADS.filter((w) => ids.includes(workloadId(w)) || ids.includes(w.name));
   }
 
-  let requests: [number, number] = [3000, 9000];
-  if (values.requests !== undefined) {
-    const parts = values.requests.split(",").map((s) => s.trim());
-    const numbers = parts.map(Number);
-    if (parts.length !== 2 || !numbers.every((n) => Number.isInteger(n) && n >= 1)) {
-      throw new Error(`--requests takes two positive integers N1,N2, got ${values.requests}`);
-    }
-    if (numbers[0] === numbers[1]) throw new Error(`--requests: N1 and N2 must differ (the count per request is their difference), got ${values.requests}`);
-    requests = [Math.min(numbers[0]!, numbers[1]!), Math.max(numbers[0]!, numbers[1]!)];
-  }
-  let connections = 1;
-  if (values.connections !== undefined) {
-    connections = Number(values.connections);
-    if (!Number.isInteger(connections) || connections < 1 || connections > 256) {
-      throw new Error(`--connections takes an integer from 1 to 256, got ${values.connections}`);
-    }
-  }
-  let repeat = 1;
-  if (values.repeat !== undefined) {
-    repeat = Number(values.repeat);
-    if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) throw new Error(`--repeat takes an integer from 1 to 20, got ${values.repeat}`);
-  }
-  return { help: values.help === true, only, workloads, requests, connections, repeat };
+  const count = (flag: string, value: string | undefined, fallback: number, min: number, max: number): number => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag} takes an integer from ${min} to ${max}, got ${value}`);
+    return n;
+  };
+  const warmup = count("--warmup", values.warmup, 12_000, 0, 1_000_000);
+  const window = count("--window", values.window, 3_000, 1, 1_000_000);
+  const windows = count("--windows", values.windows, 5, 1, 50);
+  const connections = count("--connections", values.connections, 1, 1, 256);
+  return { help: values.help === true, only, workloads, warmup, window, windows, connections };
 }

@@ -10,11 +10,9 @@
 export interface PairResult {
   contender: string;
   workload: string;
-  /** The raw totals of every run, in the order run: each repeat's two runs, smaller request count first. */
-  runs: { requests: number; instructions: number }[];
-  /** Instructions per request of each repeat (one entry without `--repeat`). */
-  repeats?: number[];
-  /** Instructions per request (the median of the repeats), NaN when a run failed. */
+  /** Instructions per request of each measured window, in the order measured. */
+  windows: number[];
+  /** Instructions per request: the median window; NaN when the run failed. */
   perRequest: number;
   /** Why it has no number. */
   error?: string;
@@ -77,10 +75,10 @@ export function formatInstructionTable(results: readonly PairResult[], contender
     lines.push(c.label.padEnd(width) + cells.join(""));
   }
   lines.push("(×) = the contender's instructions per request / laminar node:http's; above 1: laminar executes fewer");
-  const spread = results.filter((r) => (r.repeats?.length ?? 0) > 1);
+  const spread = results.filter((r) => r.windows.length > 1);
   if (spread.length > 0) {
-    lines.push("medians of repeats; each pair's repeats:");
-    for (const r of spread) lines.push(`  ${r.workload.padEnd(15)} ${r.contender.padEnd(14)} ${r.repeats!.map(thousands).join(" / ")}`);
+    lines.push("each cell is the median window; the windows:");
+    for (const r of spread) lines.push(`  ${r.workload.padEnd(15)} ${r.contender.padEnd(14)} ${r.windows.map(thousands).join(" / ")}`);
   }
   return lines.join("\n");
 }

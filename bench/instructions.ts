@@ -3,9 +3,10 @@
  * counted by valgrind's callgrind. On a virtual machine whose speed drifts by 2× within seconds,
  * req/s ratios swing from run to run; instruction counts do not.
  *
- * Per contender × workload: two fresh server processes under callgrind, sent N1 and N2 requests
- * (default 3000 and 9000), and (I(N2) − I(N1)) / (N2 − N1) reported, so startup, module loading
- * and JIT warm-up cancel out (`instruction-count.ts`); with `--repeat N`, the median of N such pairs. Before any of that, every contender is
+ * Per contender × workload: one fresh server process under callgrind, warmed up (default 12,000
+ * requests), then counted in windows (default 5 × 3,000 requests) between `callgrind_control`'s
+ * zero and dump; the median window's instructions per request is reported, every window listed
+ * (`instruction-count.ts` says why not the difference of two runs, the first method). Before any of that, every contender is
  * started normally and its answers checked (`answer-check.ts`), so a broken server yields no number.
  *
  * What it does NOT count: kernel time (syscalls, TCP), and other processes. It complements req/s.
@@ -18,11 +19,10 @@ import { writeFileSync } from "node:fs";
 import { CONTENDERS, type Contender } from "./contenders.js";
 import { checkAnswers } from "./answer-check.js";
 import { freePort, startServer } from "./server-process.js";
-import { countInstructions, perRequest, valgrindVersion, type RunTotal } from "./instruction-count.js";
+import { countInstructions, medianWindow, valgrindVersion } from "./instruction-count.js";
 import { parseInstructionOptions, USAGE } from "./instruction-options.js";
 import { checkInstructionTargets, formatInstructionTable, formatInstructionTargets, type PairResult } from "./instruction-report.js";
 import { codeVersion, describeMachine } from "./machine.js";
-import { median } from "./aggregate.js";
 import { unusedResultStem } from "./result-file.js";
 
 /** Said in the output and the result file: what the number is, and is not. */
@@ -31,9 +31,9 @@ const SCOPE =
   "compiler and GC run on the main thread and are counted). Not counted: kernel time — syscalls, which strace " +
   "shows are the same per request for laminar and bare node:http (one read, one writev). It complements req/s, it does not replace it. " +
   // Measured on the project's loaded 2-core VM: with 16 connections bare node:http GET /items/:id gave
-  // 51.0k and 73.6k in two runs; one connection at a time (the default), bare GET /hello gave 89.6k and 91.5k.
-  "With one connection (the default) runs of one pair repeat within a few %; with many, how requests batch per event-loop " +
-  "wake-up depends on timing and runs have differed by 1.4×.";
+  // 51.0k and 73.6k in two runs (first method); with many connections how requests batch per wake-up varies.
+  "One connection by default, so every request takes the same path through the event loop; the median of several " +
+  "windows, so that one garbage collection does not decide the figure.";
 
 /** Why a contender is not measured here, or undefined when it is. */
 function skipReason(contender: Contender): string | undefined {
@@ -75,8 +75,8 @@ async function main(): Promise<number> {
   if (contenders.length === 0) throw new Error("no contender can run");
   for (const contender of contenders) await checkContender(contender);
   console.log(`answers checked: ${contenders.map((c) => c.id).join(", ")}`);
-  const [n1, n2] = options.requests;
-  console.log(`laminar instruction count (${valgrind}): ${n1} and ${n2} requests per pair, server on core 0, driver on core 1; this ${SCOPE}`);
+  const { warmup, window, windows } = options;
+  console.log(`laminar instruction count (${valgrind}): ${warmup} warm-up requests, then ${windows} windows of ${window}; server on core 0, driver on core 1; this ${SCOPE}`);
 
   const date = new Date().toISOString();
   const file = `${unusedResultStem(`${date.slice(0, 10)}-instructions`)}.json`;
@@ -90,9 +90,10 @@ async function main(): Promise<number> {
       valgrind,
       ...codeVersion(),
       scope: SCOPE,
-      method: `(I(N2) − I(N1)) / (N2 − N1): callgrind totals of two fresh server processes sent N1 and N2 requests (undici Pool, no pipelining, ${options.connections} connection(s))`,
-      requests: options.requests,
-      repeat: options.repeat,
+      method: `median of ${windows} windows of ${window} requests, each counted between callgrind_control --zero and --dump, after ${warmup} warm-up requests, one fresh server per contender × workload (undici Pool, no pipelining, ${options.connections} connection(s))`,
+      warmup,
+      window,
+      windows,
       skipped,
       contenders: contenders.map((c) => ({ id: c.id, label: c.label })),
       workloads: options.workloads.map((w) => ({ name: w.name, method: w.method, path: w.path })),
@@ -105,23 +106,14 @@ async function main(): Promise<number> {
   let failures = 0;
   for (const workload of options.workloads) {
     for (const contender of contenders) {
-      const runs: RunTotal[] = [];
-      const repeats: number[] = [];
-      const result: PairResult = { contender: contender.id, workload: workload.name, runs, repeats, perRequest: NaN };
+      const result: PairResult = { contender: contender.id, workload: workload.name, windows: [], perRequest: NaN };
       try {
-        for (let repeat = 0; repeat < options.repeat; repeat++) {
-          const pair: RunTotal[] = [];
-          for (const requests of options.requests) {
-            const begun = Date.now();
-            pair.push(await countInstructions({ command: contender.command(0), workload, requests, connections: options.connections }));
-            console.log(`  ${workload.name.padEnd(15)} ${contender.label.padEnd(20)} ${String(requests).padStart(6)} requests: ${pair.at(-1)!.instructions.toLocaleString("en-US")} instructions (${Math.round((Date.now() - begun) / 1000)} s)`);
-          }
-          runs.push(...pair);
-          repeats.push(perRequest(pair[0]!, pair[1]!));
-        }
-        result.perRequest = median(repeats);
-        const each = repeats.length > 1 ? ` (median of ${repeats.map((r) => Math.round(r).toLocaleString("en-US")).join(", ")})` : "";
-        console.log(`  ${workload.name.padEnd(15)} ${contender.label.padEnd(20)} → ${Math.round(result.perRequest).toLocaleString("en-US")} instructions/request${each}`);
+        const begun = Date.now();
+        const totals = await countInstructions({ command: contender.command(0), workload, warmup, window, windows, connections: options.connections });
+        result.windows = totals.map((w) => w.instructions / w.requests);
+        result.perRequest = medianWindow(totals);
+        const each = result.windows.map((n) => Math.round(n).toLocaleString("en-US")).join(", ");
+        console.log(`  ${workload.name.padEnd(15)} ${contender.label.padEnd(20)} → ${Math.round(result.perRequest).toLocaleString("en-US")} instructions/request (windows ${each}; ${Math.round((Date.now() - begun) / 1000)} s)`);
       } catch (error) {
         failures++;
         result.error = (error as Error).message;

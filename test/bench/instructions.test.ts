@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { countInstructions, parseCallgrindTotal, perRequest } from "../../bench/instruction-count.js";
+import { countInstructions, medianWindow, parseCallgrindTotal } from "../../bench/instruction-count.js";
 import { DEFAULT_CONTENDERS, parseInstructionOptions, workloadId } from "../../bench/instruction-options.js";
 import { checkInstructionTargets, formatInstructionTable, formatInstructionTargets, type PairResult } from "../../bench/instruction-report.js";
 import { drive } from "../../bench/instruction-driver.js";
@@ -51,14 +51,14 @@ t.test("the callgrind total is read from summary:, else totals:", async (t) => {
   t.throws(() => parseCallgrindTotal(""), /no summary/);
 });
 
-t.test("instructions per request: the difference between two runs over their request difference", async (t) => {
-  const small = { requests: 3000, instructions: 1_000_000_000 };
-  const large = { requests: 9000, instructions: 1_432_200_000 };
-  t.equal(perRequest(small, large), 72_033.33333333333);
-  t.equal(perRequest(large, small), perRequest(small, large), "order does not matter");
-  t.equal(perRequest({ requests: 10, instructions: 500 }, { requests: 30, instructions: 500 }), 0, "shared cost only: 0 per request");
-  t.throws(() => perRequest(small, { requests: 3000, instructions: 5 }), /no difference/);
-  t.throws(() => perRequest(small, { requests: 9000, instructions: NaN }), /not a number/);
+t.test("instructions per request: the median window", async (t) => {
+  const w = (instructions: number, requests = 3000) => ({ requests, instructions });
+  t.equal(medianWindow([w(180_000_000), w(174_000_000), w(900_000_000)]), 60_000, "a window a major GC landed in does not decide it");
+  t.equal(medianWindow([w(600), w(300, 10)]), 0.2 + (30 - 0.2) / 2, "even count: the mean of the middle two, each per its own request count");
+  t.equal(medianWindow([w(72_000, 1)]), 72_000);
+  t.throws(() => medianWindow([]), /no window/);
+  t.throws(() => medianWindow([w(NaN)]), /no usable count/);
+  t.throws(() => medianWindow([w(5), w(0)]), /no usable count/, "a window that counted nothing is an error, not a fast server");
 });
 
 t.test("command line", async (t) => {
@@ -66,28 +66,26 @@ t.test("command line", async (t) => {
   t.strictSame(defaults.only, [...DEFAULT_CONTENDERS]);
   t.strictSame(defaults.only, ["laminar-node", "bare-node", "fastify"]);
   t.strictSame(defaults.workloads, [...WORKLOADS], "every workload, in report order");
-  t.strictSame(defaults.requests, [3000, 9000]);
+  t.strictSame([defaults.warmup, defaults.window, defaults.windows], [12_000, 3_000, 5]);
   t.equal(defaults.connections, 1, "sequential by default: the repeatable mode");
-  t.equal(defaults.repeat, 1);
-  t.equal(parseInstructionOptions(["--repeat", "3"]).repeat, 3);
-  for (const bad of ["0", "2.5", "x", "21"]) t.throws(() => parseInstructionOptions(["--repeat", bad]), /--repeat/, `--repeat ${bad} rejected`);
   t.equal(parseInstructionOptions(["--connections", "16"]).connections, 16);
   t.equal(defaults.help, false);
   t.equal(parseInstructionOptions(["--help"]).help, true);
 
   t.strictSame(WORKLOADS.map(workloadId), ["hello", "items", "post-items", "deps"]);
-  const some = parseInstructionOptions(["--only", "hono, express", "--workloads", "deps,hello", "--requests", "900,300"]);
+  const some = parseInstructionOptions(["--only", "hono, express", "--workloads", "deps,hello", "--warmup", "0", "--window", "900", "--windows", "3"]);
   t.strictSame(some.only, ["hono", "express"]);
   t.strictSame(some.workloads.map((w) => w.name), ["GET /hello", "GET /deps"], "report order, not the order given");
-  t.strictSame(some.requests, [300, 900], "smaller count first");
+  t.strictSame([some.warmup, some.window, some.windows], [0, 900, 3], "no warm-up is allowed (to see it)");
   t.strictSame(parseInstructionOptions(["--workloads=POST /items"]).workloads.map((w) => w.path), ["/items"], "a workload's full name works too");
 
   t.throws(() => parseInstructionOptions(["--only", "nginx"]), /unknown contender.*nginx/);
   t.throws(() => parseInstructionOptions(["--only", ","]), /comma-separated/);
   t.throws(() => parseInstructionOptions(["--workloads", "hello,upload"]), /unknown workload.*upload/);
-  for (const bad of ["5", "a,b", "0,10", "10,10", "1.5,3", "3,4,5", "-3,9", ""]) {
-    t.throws(() => parseInstructionOptions(["--requests", bad]), /--requests/, `--requests ${JSON.stringify(bad)} rejected`);
+  for (const [flag, bad] of [["--window", "0"], ["--window", "1.5"], ["--windows", "0"], ["--windows", "51"], ["--warmup", "-1"], ["--warmup", "x"], ["--window", ""]]) {
+    t.throws(() => parseInstructionOptions([flag!, bad!]), new RegExp(flag!), `${flag} ${JSON.stringify(bad)} rejected`);
   }
+  t.throws(() => parseInstructionOptions(["--requests", "3000,9000"]), /Unknown option/, "the first method's flag is gone");
   for (const bad of ["0", "1.5", "x", "-2", "1000"]) {
     t.throws(() => parseInstructionOptions(["--connections", bad]), /--connections/, `--connections ${JSON.stringify(bad)} rejected`);
   }
@@ -97,7 +95,7 @@ t.test("command line", async (t) => {
 });
 
 t.test("table and targets, from the lead's hand-measured numbers", async (t) => {
-  const pair = (contender: string, workload: string, perRequest: number): PairResult => ({ contender, workload, runs: [], perRequest });
+  const pair = (contender: string, workload: string, perRequest: number): PairResult => ({ contender, workload, windows: [perRequest], perRequest });
   const results = [
     pair("laminar-node", "GET /hello", 72_700),
     pair("bare-node", "GET /hello", 62_000),
@@ -133,15 +131,15 @@ t.test("table and targets, from the lead's hand-measured numbers", async (t) => 
   t.match(table, /laminar node:http\s+72\.7k \(1\.00×\)\s+62\.2k \(1\.00×\)\s+112\.8k \(1\.00×\)/);
   t.match(table, /bare node:http\s+62\.0k \(0\.85×\)\s+71\.5k \(1\.15×\)\s+108\.1k \(0\.96×\)/);
   t.match(table, /Fastify\s+–\s+82\.5k \(1\.33×\)\s+–/, "missing and failed pairs shown as –");
-  t.notMatch(table, /repeats/, "no repeat lines without --repeat");
+  t.notMatch(table, /the windows/, "no window lines for a single window");
 
   const repeated = formatInstructionTable(
-    [{ contender: "laminar-node", workload: "GET /deps", runs: [], repeats: [73_373, 26_553, 74_010], perRequest: 73_373 }],
+    [{ contender: "laminar-node", workload: "GET /deps", windows: [73_373, 26_553, 74_010], perRequest: 73_373 }],
     [{ id: "laminar-node", label: "laminar node:http" }],
     ["GET /deps"],
   );
   t.match(repeated, /laminar node:http\s+73\.4k/, "the median in the table");
-  t.match(repeated, /GET \/deps\s+laminar-node\s+73\.4k \/ 26\.6k \/ 74\.0k/, "each repeat listed, the outlier visible");
+  t.match(repeated, /GET \/deps\s+laminar-node\s+73\.4k \/ 26\.6k \/ 74\.0k/, "each window listed, the outlier visible");
 });
 
 t.test("result files never overwrite an earlier one", async (t) => {
@@ -186,7 +184,7 @@ t.test("the driver sends exactly N requests and counts the statuses", async (t) 
 
 t.test("only node apps are counted", async (t) => {
   await t.rejects(
-    countInstructions({ command: { file: "/usr/bin/python3", args: ["-m", "uvicorn"] }, workload: WORKLOADS[0]!, requests: 10 }),
+    countInstructions({ command: { file: "/usr/bin/python3", args: ["-m", "uvicorn"] }, workload: WORKLOADS[0]!, warmup: 0, window: 10, windows: 1 }),
     /not a node app/,
   );
 });
