@@ -41,7 +41,7 @@ import type {
   Send,
   SendEvent,
 } from "./events.js";
-import { SENT } from "./events.js";
+import { SENT, receivedNow } from "./events.js";
 import { runApp } from "./run-app.js";
 import { DISCONNECT, DISCONNECT_PROMISE, FINAL_EMPTY, FINAL_EMPTY_PROMISE } from "./event-constants.js";
 import type { Logger } from "../../lib/logger.js";
@@ -76,6 +76,12 @@ export interface UwsAdapterOptions {
   state?: Record<string, unknown>;
   /** The server speaks TLS: scopes say `https`. */
   secure?: boolean;
+  /**
+   * Bodies with a Content-Length up to this many bytes are collected before the app runs, and
+   * `receive()` hands them over in one event the app can read at once (`receivedNow`), so a JSON
+   * route answers inside the `onData` callback. Larger and chunked bodies stream. Default 0.
+   */
+  prereadLimit?: number;
 }
 
 /** Queued request-body bytes past which the socket is paused until the app reads. */
@@ -162,7 +168,6 @@ export class UwsAdapter {
     }
 
     const exchange = new UwsExchange(this, res, method === "HEAD", hasBody);
-    if (hasBody) exchange.startBody();
     this.inFlight++;
     const state = options.state;
     const scope = new UwsHttpScope(
@@ -176,6 +181,16 @@ export class UwsAdapter {
       options.serverAddress,
       state === undefined ? {} : { ...state },
     );
+    if (hasBody) {
+      // uWS hands the body to onData only after this handler returns: a small body of known length
+      // is collected first and the app runs once it is whole (onData), as node:http's pre-read.
+      if (contentLength > 0 && contentLength <= (options.prereadLimit ?? 0)) {
+        exchange.startBody(scope);
+        res.onAborted(exchange.aborted);
+        return;
+      }
+      exchange.startBody(null);
+    }
     // uWS corks the socket for the duration of its handler: a response the app completes
     // synchronously needs no cork() call (and no closure) of its own.
     this.inHandler = true;
@@ -348,6 +363,8 @@ class UwsExchange {
   private sizedSent = 0;
   /** uWS ended the sized body (its last declared byte went out). */
   private sizedComplete = false;
+  /** Set while a pre-read body is being collected: the app runs with this scope when it is whole. */
+  private prereadScope: UwsHttpScope | null = null;
 
   constructor(adapter: UwsAdapter, res: HttpResponse, isHead: boolean, hasBody: boolean) {
     this.adapter = adapter;
@@ -372,8 +389,12 @@ class UwsExchange {
 
   // --- lifecycle ---------------------------------------------------------------------------
 
-  /** Attaches the body reader (must happen inside the handler) and the request timeout. */
-  startBody(): void {
+  /**
+   * Attaches the body reader (must happen inside the handler) and the request timeout. With
+   * `prereadScope`, the app is run with it once the whole body is in.
+   */
+  startBody(prereadScope: UwsHttpScope | null): void {
+    this.prereadScope = prereadScope;
     this.res.onData((chunk, isLast) => this.onData(chunk, isLast));
     const timeout = this.adapter.options.requestTimeout;
     if (timeout > 0) {
@@ -450,7 +471,16 @@ class UwsExchange {
       this.paused = true;
       this.res.pause();
     }
-    this.wake();
+    const scope = this.prereadScope;
+    if (scope === null) {
+      this.wake();
+      return;
+    }
+    if (!isLast) return;
+    // The pre-read body is whole: one chunk, then the app (its first receive() gets it at once).
+    this.prereadScope = null;
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.queued)];
+    runApp(this.adapter.app, scope, this);
   }
 
   /** `receive()`: the next body chunk, then (once the body is done) a disconnect when it happens. */
@@ -470,7 +500,8 @@ class UwsExchange {
     }
     this.bodyState = BODY_READING;
     const event = this.nextEvent();
-    if (event !== null) return Promise.resolve(event);
+    // In hand already (a pre-read body, or chunks that arrived before this call): readable at once.
+    if (event !== null) return receivedNow(event);
     return new Promise<ReceiveEvent>((resolve, reject) => {
       this.pendingResolve = resolve;
       this.pendingReject = reject;

@@ -37,7 +37,15 @@ export interface UwsServerOptions {
   logger?: Logger;
   /** The uWebSockets.js module to use (default: `loadUws()`; tests inject one). */
   uws?: UwsModule;
+  /**
+   * Request bodies with a Content-Length up to this many bytes are collected before the app runs
+   * and handed over in one event (as node:http's server does). Default 64 KiB; 0 streams every body.
+   */
+  prereadLimit?: number;
 }
+
+/** Default {@link UwsServerOptions.prereadLimit} (node:http's too). */
+const DEFAULT_PREREAD_LIMIT = 64 * 1024;
 
 /** Default graceful-close timeout ({@link CloseOptions.timeout}). */
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
@@ -58,6 +66,7 @@ const LISTEN_REUSE_PORT = 0;
 export class UwsServer implements ConnectionServer {
   private readonly uws: UwsModule;
   private readonly defaultLogger: Logger | undefined;
+  private readonly prereadLimit: number;
   private app: TemplatedApp | undefined;
   private listenSocket: us_listen_socket | undefined;
   private adapter: UwsAdapter | undefined;
@@ -67,6 +76,7 @@ export class UwsServer implements ConnectionServer {
   constructor(options: UwsServerOptions = {}) {
     this.uws = options.uws ?? loadUws();
     this.defaultLogger = options.logger;
+    this.prereadLimit = options.prereadLimit ?? DEFAULT_PREREAD_LIMIT;
   }
 
   /** Starts accepting for `app`; resolves with the bound address (port 0 picks a free port). */
@@ -100,6 +110,7 @@ export class UwsServer implements ConnectionServer {
       serverAddress: Object.freeze([host, port]) as [string, number],
       state: options.state,
       secure: options.tls !== undefined,
+      prereadLimit: this.prereadLimit,
     });
     const websockets = new UwsWebSocketAdapter(app, {
       logger,
