@@ -113,7 +113,12 @@ t.test("receivedNow is only ever read back for its own promises", async (t) => {
   const { receivedNow, eventReceivedNow } = await import("../../../layers/adapter/events.js");
   const event = { type: "http.request" as const, body: new Uint8Array(0), moreBody: false };
   const mine = receivedNow(event);
+  t.equal(eventReceivedNow(Promise.resolve(event)), undefined, "another promise: undefined");
   t.equal(eventReceivedNow(mine), event);
+  t.equal(eventReceivedNow(mine), undefined, "read once: the event is not kept past its request");
   t.equal(await mine, event, "and it is an ordinary resolved promise too");
-  t.equal(eventReceivedNow(Promise.resolve(event)), undefined);
+  const older = receivedNow(event);
+  const newer = receivedNow({ ...event });
+  t.equal(eventReceivedNow(older), undefined, "an older promise after a newer one: awaited instead");
+  t.not(eventReceivedNow(newer), undefined);
 });
