@@ -2,7 +2,7 @@
  * A worker whose event loop is blocked (`GET /block`: `for (;;);`) stops sending heartbeats; with
  * `timeout: 1` the master kills it after a second or so and starts a replacement, and its log
  * names the worker, how long it was silent and the request it was serving. Meanwhile the other
- * worker keeps serving a light load (two keep-alive clients, two opening a connection per request).
+ * worker keeps serving a light load (four keep-alive clients, four opening a connection per request).
  */
 import t from "tap";
 import { request } from "undici";
@@ -12,7 +12,13 @@ import { describeSummary, startLoad, succeeded, summarize, type RequestRecord } 
 
 const PID_APP = "test/fixtures/supervisor/pid-app.ts";
 const build = compileForMaster(t, [PID_APP]);
-const LOOPS_PER_MODE = 2;
+/**
+ * Clients per mode. With SO_REUSEPORT the kernel picks each connection's worker, so every client
+ * can end up waiting on the blocked one and none left for the survivor to serve: with two per mode
+ * that happened in a CI run (all four stuck, "the other worker served … (0 requests)"); with four
+ * per mode it takes eight coin flips going the same way.
+ */
+const LOOPS_PER_MODE = 4;
 /** The heartbeat timeout, in seconds (a booting worker gets longer: the arbiter's boot allowance). */
 const TIMEOUT = 1;
 /** The workers' heartbeat interval at that timeout. */
