@@ -11,6 +11,9 @@ import { Retry } from "../../../../lib/tasks/registry.js";
 import { TaskArgumentsError, TimeLimitExceeded, WorkerLostError } from "../../../../lib/errors.js";
 
 const TARGET = "test/fixtures/tasks/pool-tasks.ts";
+// Fourteen scenarios that each start child processes: close to tap's 60 s default in all, and past
+// it once on a loaded machine (the last test timed out mid-way). Bounded, but with room.
+t.setTimeout(180_000);
 
 function pool(t: Test, options: Partial<ProcessPoolOptions> = {}): ProcessPool {
   const created = new ProcessPool({ target: TARGET, size: 1, ...options });
