@@ -188,8 +188,10 @@ export function receivedNow(event: ReceiveEvent): Promise<ReceiveEvent> {
 }
 
 /**
- * The event of the promise {@link receivedNow} made last, read once (the slot is cleared, so no
- * body outlives its request here); undefined for any other promise (await it).
+ * The event of the promise {@link receivedNow} made last, read once: the slot is cleared, so a
+ * body that was peeked at is not kept past its request (one that an app awaited without peeking
+ * stays until the next `receivedNow`: at most one per process). Undefined for any other promise
+ * (await it).
  */
 export function eventReceivedNow(promise: Promise<ReceiveEvent>): ReceiveEvent | undefined {
   if (promise !== readyPromise) return undefined;
