@@ -22,6 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, pinned, waitForPort } from "./server-process.js";
 import { repoRoot, type Workload } from "./workloads.js";
+import { median } from "./aggregate.js";
 import type { DriverResult, DriverSpec } from "./instruction-driver.js";
 
 /** Under valgrind node takes 10–25 s to start on an idle machine, far more on a busy one. */
@@ -62,9 +63,7 @@ export function medianWindow(windows: readonly RunTotal[]): number {
   if (windows.length === 0) throw new Error("no window was measured");
   const perRequest = windows.map((w) => w.instructions / w.requests);
   if (!perRequest.every((n) => Number.isFinite(n) && n > 0)) throw new Error(`a window has no usable count: ${JSON.stringify(windows)}`);
-  const sorted = [...perRequest].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return median(perRequest);
 }
 
 /** valgrind's version (`valgrind-3.19.0`), or undefined when it is not installed. */

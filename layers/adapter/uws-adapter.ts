@@ -105,9 +105,13 @@ export class UwsAdapter {
   readonly app: App;
   readonly options: UwsAdapterOptions;
 
+  /** {@link UwsAdapterOptions.prereadLimit}, resolved once. */
+  private readonly prereadLimit: number;
+
   constructor(app: App, options: UwsAdapterOptions) {
     this.app = app;
     this.options = options;
+    this.prereadLimit = options.prereadLimit ?? 0;
     this.handle = this.handle.bind(this);
   }
 
@@ -184,7 +188,7 @@ export class UwsAdapter {
     if (hasBody) {
       // uWS hands the body to onData only after this handler returns: a small body of known length
       // is collected first and the app runs once it is whole (onData), as node:http's pre-read.
-      if (contentLength > 0 && contentLength <= (options.prereadLimit ?? 0)) {
+      if (contentLength > 0 && contentLength <= this.prereadLimit) {
         exchange.startBody(scope);
         res.onAborted(exchange.aborted);
         return;
